@@ -1,0 +1,108 @@
+"""Schema versions and migrations.
+
+Migration revisions are numbered ``0001``, ``0002``…, so "newer" and "older" are integer comparisons and the error
+can name both versions. Opening never migrates: an older catalog is upgraded only by ``copick-db upgrade`` (or
+:func:`upgrade`), which the user runs knowingly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from copick_db.errors import CatalogError, NotACatalogError, SchemaOutdatedError, SchemaTooNewError
+
+#: The schema version this release reads and writes: the number of the newest migration in ``migrations/versions``.
+SCHEMA_VERSION = 1
+
+
+def migrations_dir() -> Path:
+    """Where the alembic environment is: inside the package in a wheel, beside it in a source checkout."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "migrations", package.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise CatalogError("copick_db's migrations are missing from this installation; reinstall copick_db.")
+
+
+def _alembic_config(connection: Connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.attributes["connection"] = connection
+    return config
+
+
+def read_version(conn: Connection, where: str) -> int:
+    """The schema version recorded in a catalog.
+
+    Raises:
+        NotACatalogError: The database is not a copick_db catalog (no version table, or not SQLite at all).
+    """
+    try:
+        row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    except (OperationalError, DatabaseError) as exc:
+        raise NotACatalogError(
+            f"{where} is not a copick_db catalog ({exc.orig}). Create one with copick_db.create() "
+            "or import a copick project with copick_db.import_filesystem()."
+        ) from None
+    if row is None or not str(row[0]).isdigit():
+        raise NotACatalogError(f"{where} has no copick_db schema version; it is not a copick_db catalog.")
+    return int(row[0])
+
+
+def check_version(conn: Connection, where: str) -> int:
+    """Raise unless the catalog's schema is exactly the one this release uses; return the version.
+
+    Raises:
+        SchemaTooNewError: The catalog was written by a newer copick_db.
+        SchemaOutdatedError: The catalog needs ``copick-db upgrade``.
+    """
+    version = read_version(conn, where)
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"{where} has catalog schema version {version}, newer than version {SCHEMA_VERSION} that this "
+            "copick_db supports. Upgrade copick_db (pip install -U copick-db) to open it."
+        )
+    if version < SCHEMA_VERSION:
+        raise SchemaOutdatedError(
+            f"{where} has catalog schema version {version}; this copick_db uses version {SCHEMA_VERSION}. "
+            f"Run `copick-db upgrade {where}` (it keeps a backup) and open it again."
+        )
+    return version
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate a catalog to ``revision`` in one transaction (a failed migration changes nothing).
+
+    Foreign keys are off while tables are rebuilt (SQLite rebuilds a table to alter it, and dropping the old copy
+    would cascade), and are checked before the commit.
+    """
+    from alembic import command
+
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        # PRAGMA foreign_keys is ignored inside a transaction, so it goes to the driver before SQLAlchemy begins one.
+        raw = conn.connection.driver_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            conn.execution_options(copick_db_write=True)
+            with conn.begin():
+                command.upgrade(_alembic_config(conn), revision)
+                if sqlite:
+                    problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if problems:
+                        raise CatalogError(f"Migration left dangling references ({problems[:5]}); nothing changed.")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
+def has_tables(engine: Engine) -> bool:
+    """Whether the database holds any table (a fresh file holds none)."""
+    return bool(inspect(engine).get_table_names())

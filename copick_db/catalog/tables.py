@@ -1,0 +1,153 @@
+"""The catalog's tables: one per meta class of the CoPick API, plus project settings and data roots.
+
+Identity follows copick's, enforced by UNIQUE constraints; every filter a getter offers has an index behind it.
+Children reference parents with ON DELETE CASCADE, so deleting a run removes every row below it in one statement.
+Timestamps are REAL seconds since the epoch (UTC): cheap to read in bulk, converted to datetime only when asked.
+
+The tables are created only by alembic migrations (``migrations/``); a test checks that autogenerate against these
+models finds no difference.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+#: Constraint names are deterministic, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+catalog_registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class CatalogTable(SQLModel, registry=catalog_registry):
+    """Base of every catalog table; its ``metadata`` is the catalog's own, not SQLModel's global one."""
+
+
+def _parent(table: str, *, nullable: bool = False, on_delete: str = "CASCADE") -> Column:
+    return Column(Integer, ForeignKey(f"{table}.id", ondelete=on_delete), nullable=nullable)
+
+
+class Project(CatalogTable, table=True):
+    """Project settings: the single row (id 1) holding what copick keeps in its config file."""
+
+    __tablename__ = "project"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str | None = None
+    description: str | None = None
+    version: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    created: float
+
+
+class DataRoot(CatalogTable, table=True):
+    """A directory bulk data lives under; every stored path is relative to one of these.
+
+    ``path`` is relative to the catalog file's directory when the root lies below it, so a project folder can be
+    moved whole; otherwise it is absolute. ``read_only`` roots (a copick ``static_root``) are never written.
+    """
+
+    __tablename__ = "data_root"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    path: str
+    read_only: bool = False
+
+
+class PickableObjectRow(CatalogTable, table=True):
+    """A pickable object (copick's PickableObject) and where its density map is, if it has one."""
+
+    __tablename__ = "pickable_object"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    position: int
+    is_particle: bool
+    label: int | None = Field(default=None, unique=True)
+    color: str | None = None  # JSON [r, g, b, a]
+    emdb_id: str | None = None
+    pdb_id: str | None = None
+    identifier: str | None = None
+    map_threshold: float | None = None
+    radius: float | None = None
+    metadata_json: str = "{}"
+    map_root_id: int | None = Field(default=None, sa_column=_parent("data_root", nullable=True, on_delete="RESTRICT"))
+    map_path: str | None = None
+    map_voxel_size: float | None = None
+    read_only: bool = False
+
+
+class RunRow(CatalogTable, table=True):
+    """A run (copick's CopickRunMeta)."""
+
+    __tablename__ = "run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    description: str | None = None
+    created: float | None = None
+    modified: float | None = None
+    read_only: bool = False
+
+
+class VoxelSpacingRow(CatalogTable, table=True):
+    """A voxel spacing of a run. ``voxel_key`` is the size in milli-ångström as copick's ``.3f`` names round it."""
+
+    __tablename__ = "voxel_spacing"
+    __table_args__ = (UniqueConstraint("run_id", "voxel_key"), Index(None, "voxel_key"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column=_parent("run"))
+    voxel_size: float
+    voxel_key: int
+    created: float | None = None
+    modified: float | None = None
+    read_only: bool = False
+
+
+class TomogramRow(CatalogTable, table=True):
+    """A tomogram of a voxel spacing; ``path`` locates its OME-Zarr store under data root ``root_id``."""
+
+    __tablename__ = "tomogram"
+    __table_args__ = (UniqueConstraint("voxel_spacing_id", "tomo_type"), Index(None, "tomo_type"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    voxel_spacing_id: int = Field(sa_column=_parent("voxel_spacing"))
+    tomo_type: str
+    root_id: int = Field(sa_column=_parent("data_root", on_delete="RESTRICT"))
+    path: str
+    size_x: int | None = None
+    size_y: int | None = None
+    size_z: int | None = None
+    created: float | None = None
+    modified: float | None = None
+    read_only: bool = False
+
+
+class FeaturesRow(CatalogTable, table=True):
+    """A feature map computed on a tomogram."""
+
+    __tablename__ = "features"
+    __table_args__ = (UniqueConstraint("tomogram_id", "feature_type"), Index(None, "feature_type"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    tomogram_id: int = Field(sa_column=_parent("tomogram"))
+    feature_type: str
+    root_id: int = Field(sa_column=_parent("data_root", on_delete="RESTRICT"))
+    path: str
+    created: float | None = None
+    modified: float | None = None
+    read_only: bool = False
+
+
+#: The catalog's MetaData (what migrations and the autogenerate check compare against).
+metadata = catalog_registry.metadata

@@ -1,0 +1,138 @@
+"""CopickObjectDB: a pickable object whose row also locates its density map."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy.engine import Row
+
+from copick_db.catalog.tables import PickableObjectRow
+from copick_db.db import bulk
+from copick_db.db.stored import StoredVolume
+from copick_db.errors import ZarrGroupNotFoundError
+from copick_db.models.object import CopickObject
+from copick_db.models.values import PickableObject
+from copick_db.storage import paths, zarr_io
+
+if TYPE_CHECKING:
+    from copick_db.db.root import CopickRootDB
+
+
+def object_values(meta: PickableObject) -> dict[str, Any]:
+    """The catalog columns of a PickableObject."""
+    return {
+        "name": meta.name,
+        "is_particle": meta.is_particle,
+        "label": meta.label,
+        "color": None if meta.color is None else json.dumps(list(meta.color)),
+        "emdb_id": meta.emdb_id,
+        "pdb_id": meta.pdb_id,
+        "identifier": meta.identifier,
+        "map_threshold": meta.map_threshold,
+        "radius": meta.radius,
+        "metadata_json": json.dumps(meta.metadata or {}),
+    }
+
+
+def object_meta(row: Row) -> PickableObject:
+    """The PickableObject a ``pickable_object`` row describes."""
+    return PickableObject(
+        name=row.name,
+        is_particle=row.is_particle,
+        label=row.label,
+        color=None if row.color is None else tuple(json.loads(row.color)),
+        emdb_id=row.emdb_id,
+        pdb_id=row.pdb_id,
+        identifier=row.identifier,
+        map_threshold=row.map_threshold,
+        radius=row.radius,
+        metadata=json.loads(row.metadata_json),
+    )
+
+
+class CopickObjectDB(StoredVolume, CopickObject):
+    """A pickable object; particles may carry a density map stored as a one-level OME-Zarr."""
+
+    root: CopickRootDB
+    _row_id: int | None = None
+    _root_id: int | None = None  # type: ignore[assignment]
+    _rel_path: str | None = None  # type: ignore[assignment]
+
+    @classmethod
+    def from_row(cls, root: CopickRootDB, row: Row) -> CopickObjectDB:
+        """Build an object from a ``pickable_object`` row."""
+        obj = cls(root, object_meta(row), read_only=bool(row.read_only))
+        obj._row_id = row.id
+        if row.map_path is not None:
+            obj._locate(row.map_root_id, row.map_path)
+        return obj
+
+    @property
+    def _db_root(self) -> CopickRootDB:
+        return self.root
+
+    @property
+    def path(self) -> Any:
+        """Where the density map is, or where a new one would be written."""
+        if self._rel_path is None:
+            return self.root.data.resolve(self.root.data.default_id, paths.object_path(self.name))
+        return super().path
+
+    def zarr(self) -> Any:
+        """The density map's zarr store, or None for objects that are not particles."""
+        if not self.is_particle:
+            return None
+        return super().zarr()
+
+    def _array(self, zarr_group: str, writable: bool = False) -> Any:
+        if self._rel_path is None:
+            raise ZarrGroupNotFoundError(
+                f"Object {self.name!r} has no density map; store one with obj.from_numpy(data, voxel_size)."
+            )
+        return super()._array(zarr_group, writable)
+
+    def from_numpy(self, data: np.ndarray, voxel_size: float, dtype: Any = np.float32) -> None:
+        """Store a density map (z, y, x) sampled at ``voxel_size`` Å as a one-level OME-Zarr.
+
+        Raises:
+            ValueError: The object is not a particle, ``data`` is not 3-D, or the voxel size is not positive.
+            PermissionError: The map is read-only.
+        """
+        self._check_writable(f"store the density map of {self.name!r}")
+        if not self.is_particle:
+            raise ValueError(f"Object {self.name!r} is not a particle; only particles have density maps.")
+        volume = np.asarray(data)
+        if volume.ndim != 3:
+            raise ValueError(f"A density map must be a 3-D (z, y, x) array; got shape {volume.shape}")
+        data_roots = self.root.data
+        data_roots.check_default_writable()
+        rel = paths.object_path(self.name)
+        catalog = self.root.catalog
+
+        def write(tmp: Any) -> None:
+            zarr_io.write_multiscale(tmp, volume, voxel_size=voxel_size, levels=1, dtype=dtype, method="mean")
+
+        def record(conn: Any) -> None:
+            values = {"map_root_id": data_roots.default_id, "map_path": rel, "map_voxel_size": float(voxel_size)}
+            catalog.update(PickableObjectRow, self._row_id, values, conn=conn)
+
+        target = data_roots.resolve(data_roots.default_id, rel)
+        bulk.write_then_commit(catalog, target, write, record)
+        self._locate(data_roots.default_id, rel)
+
+    def delete(self) -> None:
+        """Delete the density map; the object itself stays in the project (as in copick).
+
+        Raises:
+            PermissionError: The map is read-only.
+        """
+        self._check_writable(f"delete the density map of {self.name!r}")
+        if self._rel_path is None:
+            return
+        target = self.path
+        values = {"map_root_id": None, "map_path": None, "map_voxel_size": None}
+        self.root.catalog.update(PickableObjectRow, self._row_id, values)
+        bulk.remove_data([target])
+        self._root_id, self._rel_path, self._arrays = None, None, None

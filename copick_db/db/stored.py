@@ -1,0 +1,82 @@
+"""What every catalog-backed entity shares: its row id, and for volumes the data path and region access."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from copick_db.storage import zarr_io
+
+if TYPE_CHECKING:
+    from copick_db.db.root import CopickRootDB
+
+
+def now() -> float:
+    """The current time as stored in the catalog (seconds since the epoch)."""
+    return time.time()
+
+
+def to_datetime(timestamp: float | None) -> datetime | None:
+    """A catalog timestamp as an aware UTC datetime."""
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+def to_timestamp(value: datetime | None, default: float | None = None) -> float | None:
+    """A meta datetime as a catalog timestamp (naive datetimes are taken as UTC)."""
+    if value is None:
+        return default
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
+
+
+class StoredVolume:
+    """Region access to a zarr store that a catalog row locates as (data root id, relative path).
+
+    Opened arrays are cached per level, so repeated region reads cost what raw zarr costs.
+    """
+
+    _root_id: int
+    _rel_path: str
+    _arrays: dict[str, Any] | None = None
+
+    @property
+    def _db_root(self) -> CopickRootDB:
+        raise NotImplementedError
+
+    def _locate(self, root_id: int, rel_path: str) -> None:
+        self._root_id = root_id
+        self._rel_path = rel_path
+        self._arrays = None
+
+    @property
+    def path(self) -> Path:
+        """The absolute path of the zarr store."""
+        return self._db_root.data.resolve(self._root_id, self._rel_path)
+
+    def _array(self, zarr_group: str, writable: bool = False) -> Any:
+        if writable:
+            return zarr_io.open_array(self.path, zarr_group, writable=True)
+        if self._arrays is None:
+            self._arrays = {}
+        array = self._arrays.get(zarr_group)
+        if array is None:
+            array = self._arrays[zarr_group] = zarr_io.open_array(self.path, zarr_group)
+        return array
+
+    def _read_region(self, zarr_group: str, selection: tuple) -> np.ndarray:
+        return np.asarray(self._array(zarr_group)[selection or ...])
+
+    def _write_region(self, data: np.ndarray, zarr_group: str, selection: tuple) -> None:
+        zarr_io.write(self.path, data, zarr_group, selection)
+
+    def _forget_arrays(self) -> None:
+        self._arrays = None
+
+    def zarr(self) -> Any:
+        """A zarr store for this volume: ``zarr.open(store)["0"]`` reads level 0 (writable unless read-only)."""
+        return zarr_io.open_store(self.path, writable=not self.read_only)  # type: ignore[attr-defined]

@@ -1,0 +1,284 @@
+"""The spec's CopickRoot: the project's configuration, its runs and its pickable objects.
+
+Backends implement the ``query()`` hook and the ``_query_run``/``_create_*`` hooks; everything else (lazy caches,
+filters, refresh, user/session fallbacks, duplicate handling) lives here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from copick_db.errors import DuplicateEntityError
+from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, split_kwargs
+from copick_db.models.meta import CopickRunMeta
+from copick_db.models.names import validate_name
+from copick_db.models.values import CopickConfig, PickableObject
+
+if TYPE_CHECKING:
+    from copick_db.models.object import CopickObject
+    from copick_db.models.run import CopickRun
+
+
+class CopickRoot(ReadOnlyGuard):
+    """The root of a CoPick project.
+
+    Args:
+        config: The project configuration. Its ``user_id``/``session_id`` are the defaults for new entities.
+    """
+
+    def __init__(self, config: CopickConfig) -> None:
+        self.config = config
+        self._runs: list[CopickRun] | None = None
+        self._objects: list[CopickObject] | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.config.name!r})"
+
+    # -- identity ---------------------------------------------------------------------------------------------
+
+    @property
+    def user_id(self) -> str | None:
+        """The user id new entities get when none is given."""
+        return self.config.user_id
+
+    @user_id.setter
+    def user_id(self, value: str | None) -> None:
+        self.config.user_id = None if value is None else validate_name(value, "user_id")
+
+    @property
+    def session_id(self) -> str | None:
+        """The session id new entities get when none is given."""
+        return self.config.session_id
+
+    @session_id.setter
+    def session_id(self, value: str | None) -> None:
+        self.config.session_id = None if value is None else validate_name(value, "session_id")
+
+    # -- runs -------------------------------------------------------------------------------------------------
+
+    def query(self) -> list[CopickRun]:
+        """Return every run of the project from storage (backend hook)."""
+        raise NotImplementedError
+
+    @property
+    def runs(self) -> list[CopickRun]:
+        """All runs, loaded on first access and cached until :meth:`refresh`."""
+        if self._runs is None:
+            self._runs = self.query()
+        return self._runs
+
+    def _query_run(self, name: str) -> CopickRun | None:
+        """Look one run up by name without loading the others (backend hook; the default scans ``query()``)."""
+        return next((run for run in self.query() if run.name == name), None)
+
+    def get_run(self, name: str, **kwargs: Any) -> CopickRun | None:
+        """Return the run called ``name``, or None.
+
+        On a loaded cache the cache is searched; otherwise the run is looked up by key without loading the others.
+        If the run is missing and keyword arguments are given, it is created with them (spec behaviour).
+
+        Args:
+            name: The run name.
+            **kwargs: Meta fields (e.g. ``description``) for creating the run when it is missing.
+
+        Returns:
+            The run, or None when it does not exist and no kwargs were given.
+        """
+        if self._runs is not None:
+            run = next((r for r in self._runs if r.name == name), None)
+        else:
+            run = self._query_run(name)
+        if run is None and kwargs:
+            return self.new_run(name, **kwargs)
+        return run
+
+    def _run_factory(self) -> tuple[type[CopickRun], type[CopickRunMeta]]:
+        """Return the run class and its meta class (backend hook)."""
+        raise NotImplementedError
+
+    def _create_run(self, run: CopickRun) -> None:
+        """Persist a new run; raise DuplicateEntityError if its name is taken (backend hook)."""
+        raise NotImplementedError
+
+    def new_run(self, name: str, exist_ok: bool = False, **kwargs: Any) -> CopickRun:
+        """Create a run.
+
+        Args:
+            name: The run name (any non-empty name that is safe as a directory name; ``TS_001`` is fine).
+            exist_ok: Return the existing run instead of raising when the name is taken.
+            **kwargs: Meta fields (``description``, ``created``, ...) or constructor arguments (``config``).
+
+        Returns:
+            The new (or, with ``exist_ok``, the existing) run.
+
+        Raises:
+            ValueError: The name is invalid, or a run of that name exists and ``exist_ok`` is False.
+            PermissionError: The project is read-only.
+        """
+        self._check_writable(f"create run {name!r}")
+        run_cls, meta_cls = self._run_factory()
+        meta_kwargs, ctor_kwargs = split_kwargs(meta_cls, kwargs)
+        check_ctor_kwargs("new_run()", ctor_kwargs)
+        run = run_cls(self, meta_cls(name=name, **meta_kwargs), **ctor_kwargs)
+        try:
+            self._create_run(run)
+        except DuplicateEntityError:
+            if not exist_ok:
+                raise DuplicateEntityError(
+                    f"Run {name!r} already exists; pass exist_ok=True to get the existing one."
+                ) from None
+            existing = self._query_run(name)
+            if existing is None:  # deleted between our insert attempt and the lookup
+                return self.new_run(name, exist_ok=exist_ok, **kwargs)
+            return self._cached(existing)
+        if self._runs is not None:
+            self._runs.append(run)
+        return run
+
+    def _cached(self, run: CopickRun) -> CopickRun:
+        """Prefer the cached instance of a run, so callers share one object (and its caches)."""
+        if self._runs is not None:
+            for cached in self._runs:
+                if cached.name == run.name:
+                    return cached
+            self._runs.append(run)
+        return run
+
+    def delete_run(self, name: str) -> None:
+        """Delete the run called ``name`` and everything in it; a missing run is a no-op (copick behaviour)."""
+        run = self.get_run(name)
+        if run is not None:
+            run.delete()
+
+    def _forget_run(self, run: CopickRun) -> None:
+        if self._runs is not None:
+            self._runs = [r for r in self._runs if r is not run and r.name != run.name]
+
+    # -- pickable objects -------------------------------------------------------------------------------------
+
+    def _object_factory(self) -> tuple[type[CopickObject], type[PickableObject]]:
+        """Return the object class and its meta class (backend hook)."""
+        raise NotImplementedError
+
+    def query_objects(self) -> list[CopickObject]:
+        """Return the project's pickable objects; the default builds them from ``config.pickable_objects``."""
+        obj_cls, _ = self._object_factory()
+        return [obj_cls(self, meta) for meta in self.config.pickable_objects]
+
+    @property
+    def pickable_objects(self) -> list[CopickObject]:
+        """The project's pickable objects, loaded on first access."""
+        if self._objects is None:
+            self._objects = self.query_objects()
+        return self._objects
+
+    def get_object(self, name: str) -> CopickObject | None:
+        """Return the pickable object called ``name``, or None."""
+        return next((o for o in self.pickable_objects if o.name == name), None)
+
+    def _create_object(self, obj: CopickObject) -> None:
+        """Persist a new pickable object; DuplicateEntityError on a taken name or label (backend hook)."""
+        raise NotImplementedError
+
+    def _update_object(self, obj: CopickObject) -> None:
+        """Persist changed fields of an existing pickable object (backend hook)."""
+        raise NotImplementedError
+
+    def new_object(
+        self,
+        name: str,
+        is_particle: bool,
+        label: int | None = None,
+        color: tuple[int, int, int, int] | None = None,
+        emdb_id: str | None = None,
+        pdb_id: str | None = None,
+        identifier: str | None = None,
+        map_threshold: float | None = None,
+        radius: float | None = None,
+        metadata: dict[str, Any] | None = None,
+        exist_ok: bool = False,
+    ) -> CopickObject:
+        """Add a pickable object to the project.
+
+        Args:
+            name: Object name; must follow copick's name rule (no ``_``, whitespace, ``/``...).
+            is_particle: True for point-like objects, False for objects shown as masks.
+            label: Label in multilabel segmentations; the next free label when None.
+            color: RGBA colour, 4 ints 0–255; grey when None.
+            emdb_id: EMDB id.
+            pdb_id: PDB id.
+            identifier: GO id or UniProtKB accession.
+            map_threshold: Isosurface threshold for the density map.
+            radius: Particle radius in Å.
+            metadata: Free-form metadata.
+            exist_ok: Update the existing object's given fields instead of raising.
+
+        Returns:
+            The new or updated object.
+
+        Raises:
+            ValueError: Bad name, existing name without ``exist_ok``, or a label another object uses.
+            PermissionError: The project is read-only.
+        """
+        validate_name(name, "object name")
+        self._check_writable(f"create object {name!r}")
+        existing = self.get_object(name)
+        if existing is not None:
+            if not exist_ok:
+                raise DuplicateEntityError(f"Object {name!r} already exists; pass exist_ok=True to update it.")
+            return self._update_existing_object(
+                existing,
+                is_particle=is_particle,
+                label=label,
+                color=color,
+                emdb_id=emdb_id,
+                pdb_id=pdb_id,
+                identifier=identifier,
+                map_threshold=map_threshold,
+                radius=radius,
+                metadata=metadata,
+            )
+        used = {o.label for o in self.pickable_objects if o.label is not None}
+        if label is not None and label in used:
+            raise DuplicateEntityError(f"Label {label} is already used by another object; choose another label.")
+        if label is None:
+            label = max(used, default=0) + 1
+        obj_cls, meta_cls = self._object_factory()
+        meta = meta_cls(
+            name=name,
+            is_particle=is_particle,
+            label=label,
+            color=color if color is not None else (100, 100, 100, 255),
+            emdb_id=emdb_id,
+            pdb_id=pdb_id,
+            identifier=identifier,
+            map_threshold=map_threshold,
+            radius=radius,
+            metadata=metadata or {},
+        )
+        obj = obj_cls(self, meta)
+        self._create_object(obj)
+        self.config.pickable_objects.append(meta)
+        if self._objects is not None:
+            self._objects.append(obj)
+        return obj
+
+    def _update_existing_object(self, obj: CopickObject, **fields: Any) -> CopickObject:
+        label = fields.get("label")
+        if label and any(o.label == label and o.name != obj.name for o in self.pickable_objects):
+            raise DuplicateEntityError(f"Label {label} is already used by another object; choose another label.")
+        # copick's exist_ok updates only the arguments that were given (truthy), plus is_particle.
+        changes = {k: v for k, v in fields.items() if v or k == "is_particle"}
+        obj.meta = obj.meta.model_validate({**obj.meta.model_dump(), **changes})
+        for i, meta in enumerate(self.config.pickable_objects):
+            if meta.name == obj.name:
+                self.config.pickable_objects[i] = obj.meta
+        self._update_object(obj)
+        return obj
+
+    # -- caches -----------------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Forget cached runs and objects; the next access queries storage again."""
+        self._runs = None
+        self._objects = None

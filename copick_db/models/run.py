@@ -1,0 +1,467 @@
+"""The spec's CopickRun: voxel spacings, picks, meshes and segmentations of one run."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from copick_db.errors import DuplicateEntityError
+from copick_db.models.entity import (
+    ReadOnlyGuard,
+    as_filter,
+    check_ctor_kwargs,
+    matches,
+    matches_voxel_size,
+    shared_instance,
+    split_kwargs,
+    voxel_sizes_match,
+)
+from copick_db.models.meta import (
+    CopickMeshMeta,
+    CopickPicksFile,
+    CopickRunMeta,
+    CopickSegmentationMeta,
+    CopickVoxelSpacingMeta,
+)
+from copick_db.models.names import repair_name
+
+if TYPE_CHECKING:
+    from copick_db.models.annotations import CopickMesh, CopickPicks, CopickSegmentation
+    from copick_db.models.root import CopickRoot
+    from copick_db.models.values import CopickConfig
+    from copick_db.models.voxel_spacing import CopickVoxelSpacing
+
+
+class CopickRun(ReadOnlyGuard):
+    """One run (one tilt series / tomogram position) of a project.
+
+    Args:
+        root: The project root.
+        meta: The run's metadata.
+        config: The configuration; the root's when None.
+        read_only: True for a run that exists only as static data.
+    """
+
+    def __init__(
+        self, root: CopickRoot, meta: CopickRunMeta, config: CopickConfig | None = None, read_only: bool = False
+    ) -> None:
+        self.root = root
+        self.meta = meta
+        self.config = config or root.config
+        self._read_only = read_only
+        self._voxel_spacings: list[CopickVoxelSpacing] | None = None
+        self._picks: list[CopickPicks] | None = None
+        self._meshes: list[CopickMesh] | None = None
+        self._segmentations: list[CopickSegmentation] | None = None
+
+    def _parent_entity(self) -> ReadOnlyGuard:
+        return self.root
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    @property
+    def name(self) -> str:
+        """The run name."""
+        return self.meta.name
+
+    # -- storage hooks ----------------------------------------------------------------------------------------
+
+    def query_voxelspacings(self) -> list[CopickVoxelSpacing]:
+        """Return the run's voxel spacings from storage (backend hook)."""
+        raise NotImplementedError
+
+    def query_picks(self) -> list[CopickPicks]:
+        """Return the run's pick sets from storage (backend hook)."""
+        raise NotImplementedError
+
+    def query_meshes(self) -> list[CopickMesh]:
+        """Return the run's meshes from storage (backend hook)."""
+        raise NotImplementedError
+
+    def query_segmentations(self) -> list[CopickSegmentation]:
+        """Return the run's segmentations from storage (backend hook)."""
+        raise NotImplementedError
+
+    def _query_voxel_spacing(self, voxel_size: float) -> CopickVoxelSpacing | None:
+        """Look one voxel spacing up without loading the others (backend hook; default scans the query)."""
+        return next((vs for vs in self.query_voxelspacings() if voxel_sizes_match(vs.voxel_size, voxel_size)), None)
+
+    def _query_picks(self, object_name: tuple | None, user_id: tuple | None, session_id: tuple | None) -> list:
+        """Filtered pick sets straight from storage (backend hook; the default filters the full query)."""
+        return _filter_owned(self.query_picks(), object_name, user_id, session_id)
+
+    def _query_meshes(self, object_name: tuple | None, user_id: tuple | None, session_id: tuple | None) -> list:
+        """Filtered meshes straight from storage (backend hook; the default filters the full query)."""
+        return _filter_owned(self.query_meshes(), object_name, user_id, session_id)
+
+    def _query_segmentations(self, filters: dict[str, tuple | None]) -> list:
+        """Filtered segmentations straight from storage (backend hook; the default filters the full query)."""
+        return _filter_segmentations(self.query_segmentations(), filters)
+
+    def _voxel_spacing_factory(self) -> tuple[type[CopickVoxelSpacing], type[CopickVoxelSpacingMeta]]:
+        raise NotImplementedError
+
+    def _picks_factory(self) -> tuple[type[CopickPicks], type[CopickPicksFile]]:
+        raise NotImplementedError
+
+    def _mesh_factory(self) -> tuple[type[CopickMesh], type[CopickMeshMeta]]:
+        raise NotImplementedError
+
+    def _segmentation_factory(self) -> tuple[type[CopickSegmentation], type[CopickSegmentationMeta]]:
+        raise NotImplementedError
+
+    def _create_child(self, entity: Any) -> None:
+        """Persist a new child entity; DuplicateEntityError if its identity is taken (backend hook)."""
+        raise NotImplementedError
+
+    def ensure(self, create: bool = False) -> bool:
+        """Whether the run exists in storage; with ``create=True`` it is created when missing (backend hook)."""
+        raise NotImplementedError
+
+    def delete(self) -> None:
+        """Delete the run with everything in it (backend hook)."""
+        raise NotImplementedError
+
+    # -- lazy caches ------------------------------------------------------------------------------------------
+
+    @property
+    def voxel_spacings(self) -> list[CopickVoxelSpacing]:
+        """The run's voxel spacings, loaded on first access."""
+        if self._voxel_spacings is None:
+            self._voxel_spacings = self.query_voxelspacings()
+        return self._voxel_spacings
+
+    @property
+    def picks(self) -> list[CopickPicks]:
+        """The run's pick sets, loaded on first access."""
+        if self._picks is None:
+            self._picks = self.query_picks()
+        return self._picks
+
+    @property
+    def meshes(self) -> list[CopickMesh]:
+        """The run's meshes, loaded on first access."""
+        if self._meshes is None:
+            self._meshes = self.query_meshes()
+        return self._meshes
+
+    @property
+    def segmentations(self) -> list[CopickSegmentation]:
+        """The run's segmentations, loaded on first access."""
+        if self._segmentations is None:
+            self._segmentations = self.query_segmentations()
+        return self._segmentations
+
+    def refresh_voxel_spacings(self) -> None:
+        """Forget cached voxel spacings."""
+        self._voxel_spacings = None
+
+    def refresh_picks(self) -> None:
+        """Forget cached pick sets."""
+        self._picks = None
+
+    def refresh_meshes(self) -> None:
+        """Forget cached meshes."""
+        self._meshes = None
+
+    def refresh_segmentations(self) -> None:
+        """Forget cached segmentations."""
+        self._segmentations = None
+
+    def refresh(self) -> None:
+        """Forget every cache of this run; the next access queries storage."""
+        self.refresh_voxel_spacings()
+        self.refresh_picks()
+        self.refresh_meshes()
+        self.refresh_segmentations()
+
+    # -- getters ----------------------------------------------------------------------------------------------
+
+    def get_voxel_spacing(self, voxel_size: float, **kwargs: Any) -> CopickVoxelSpacing | None:
+        """Return the voxel spacing of ``voxel_size`` Å (matched within 1e-3 Å), or None.
+
+        If it is missing and keyword arguments are given, it is created with them.
+        """
+        if self._voxel_spacings is not None:
+            found = next((vs for vs in self._voxel_spacings if voxel_sizes_match(vs.voxel_size, voxel_size)), None)
+        else:
+            found = self._query_voxel_spacing(voxel_size)
+        if found is None and kwargs:
+            return self.new_voxel_spacing(voxel_size, **kwargs)
+        return found
+
+    def get_picks(
+        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, **kwargs: Any
+    ) -> list[CopickPicks]:
+        """Pick sets matching every given filter; each filter is one value or an iterable of values."""
+        filters = (as_filter(object_name), as_filter(user_id), as_filter(session_id))
+        if self._picks is not None:
+            return _filter_owned(self._picks, *filters)
+        return self._query_picks(*filters)
+
+    def get_meshes(self, object_name: Any = None, user_id: Any = None, session_id: Any = None) -> list[CopickMesh]:
+        """Meshes matching every given filter; each filter is one value or an iterable of values."""
+        filters = (as_filter(object_name), as_filter(user_id), as_filter(session_id))
+        if self._meshes is not None:
+            return _filter_owned(self._meshes, *filters)
+        return self._query_meshes(*filters)
+
+    def get_segmentations(
+        self,
+        user_id: Any = None,
+        session_id: Any = None,
+        is_multilabel: bool | None = None,
+        name: Any = None,
+        voxel_size: Any = None,
+        **kwargs: Any,
+    ) -> list[CopickSegmentation]:
+        """Segmentations matching every given filter; each filter is one value or an iterable of values."""
+        filters = {
+            "user_id": as_filter(user_id),
+            "session_id": as_filter(session_id),
+            "is_multilabel": as_filter(is_multilabel),
+            "name": as_filter(name),
+            "voxel_size": as_filter(voxel_size),
+        }
+        if self._segmentations is not None:
+            return _filter_segmentations(self._segmentations, filters)
+        return self._query_segmentations(filters)
+
+    def user_picks(self) -> list[CopickPicks]:
+        """Pick sets made by people (``from_user``)."""
+        return [p for p in self.picks if p.from_user]
+
+    def tool_picks(self) -> list[CopickPicks]:
+        """Pick sets made by tools (``from_tool``: user or session "0")."""
+        return [p for p in self.picks if p.from_tool]
+
+    def user_meshes(self) -> list[CopickMesh]:
+        """Meshes made by people."""
+        return [m for m in self.meshes if m.from_user]
+
+    def tool_meshes(self) -> list[CopickMesh]:
+        """Meshes made by tools."""
+        return [m for m in self.meshes if m.from_tool]
+
+    def user_segmentations(self) -> list[CopickSegmentation]:
+        """Segmentations made by people."""
+        return [s for s in self.segmentations if s.from_user]
+
+    def tool_segmentations(self) -> list[CopickSegmentation]:
+        """Segmentations made by tools."""
+        return [s for s in self.segmentations if s.from_tool]
+
+    # -- factories --------------------------------------------------------------------------------------------
+
+    def new_voxel_spacing(self, voxel_size: float, exist_ok: bool = False, **kwargs: Any) -> CopickVoxelSpacing:
+        """Create a voxel spacing of ``voxel_size`` Å.
+
+        Raises:
+            ValueError: The voxel size is not a positive finite number, or it exists and ``exist_ok`` is False.
+            PermissionError: The run is read-only.
+        """
+        voxel_size = _positive_voxel_size(voxel_size)
+        self._check_writable(f"create voxel spacing {voxel_size} in run {self.name!r}")
+        vs_cls, meta_cls = self._voxel_spacing_factory()
+        meta_kwargs, ctor_kwargs = split_kwargs(meta_cls, kwargs)
+        check_ctor_kwargs("new_voxel_spacing()", ctor_kwargs)
+        vs = vs_cls(self, meta_cls(voxel_size=voxel_size, **meta_kwargs), **ctor_kwargs)
+        return self._add(vs, "_voxel_spacings", exist_ok, lambda: self._query_voxel_spacing(voxel_size))
+
+    def _owner(self, user_id: str | None, session_id: Any) -> tuple[str, str]:
+        if session_id is None:
+            session_id = self.root.session_id
+        user_id = user_id if user_id is not None else self.root.user_id
+        if user_id is None:
+            raise ValueError("No user_id given and none configured; pass user_id=... or open the root with one.")
+        if session_id is None:
+            raise ValueError("No session_id given and none configured; pass session_id=... (tools use '0').")
+        return repair_name(user_id, "user_id", 4), repair_name(session_id, "session_id", 4)
+
+    def _known_object(self, object_name: str) -> str:
+        object_name = repair_name(object_name, "object name", 4)
+        if self.root.get_object(object_name) is None:
+            known = ", ".join(o.name for o in self.root.pickable_objects) or "none"
+            raise ValueError(f"Unknown object {object_name!r}; add it with root.new_object() first (known: {known}).")
+        return object_name
+
+    def new_picks(
+        self, object_name: str, session_id: str | None = None, user_id: str | None = None, exist_ok: bool = False
+    ) -> CopickPicks:
+        """Create an empty pick set for ``object_name`` owned by (user_id, session_id).
+
+        Names are repaired to copick's rule with a UserWarning. ``user_id`` falls back to the root's.
+
+        Raises:
+            ValueError: Unknown object, no user id, or the set exists and ``exist_ok`` is False.
+            PermissionError: The run is read-only.
+        """
+        object_name = self._known_object(object_name)
+        user_id, session_id = self._owner(user_id, session_id)
+        self._check_writable(f"create picks in run {self.name!r}")
+        picks_cls, meta_cls = self._picks_factory()
+        meta = meta_cls(
+            pickable_object_name=object_name, user_id=user_id, session_id=session_id, run_name=self.name, points=[]
+        )
+        picks = picks_cls(self, meta)
+        return self._add(
+            picks, "_picks", exist_ok, lambda: _first(self._query_picks((object_name,), (user_id,), (session_id,)))
+        )
+
+    def new_mesh(
+        self,
+        object_name: str,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        exist_ok: bool = False,
+        **kwargs: Any,
+    ) -> CopickMesh:
+        """Create an empty mesh for ``object_name`` owned by (user_id, session_id).
+
+        Raises:
+            ValueError: Unknown object, no user id, or the mesh exists and ``exist_ok`` is False.
+            PermissionError: The run is read-only.
+        """
+        object_name = self._known_object(object_name)
+        user_id, session_id = self._owner(user_id, session_id)
+        self._check_writable(f"create a mesh in run {self.name!r}")
+        mesh_cls, meta_cls = self._mesh_factory()
+        meta_kwargs, ctor_kwargs = split_kwargs(meta_cls, kwargs)
+        check_ctor_kwargs("new_mesh()", ctor_kwargs)
+        meta = meta_cls(pickable_object_name=object_name, user_id=user_id, session_id=session_id, **meta_kwargs)
+        mesh = mesh_cls(self, meta, **ctor_kwargs)
+        return self._add(
+            mesh, "_meshes", exist_ok, lambda: _first(self._query_meshes((object_name,), (user_id,), (session_id,)))
+        )
+
+    def new_segmentation(
+        self,
+        voxel_size: float,
+        name: str,
+        session_id: str | None = None,
+        is_multilabel: bool = False,
+        user_id: str | None = None,
+        exist_ok: bool = False,
+        **kwargs: Any,
+    ) -> CopickSegmentation:
+        """Create an empty segmentation.
+
+        A single-label segmentation's ``name`` must be a pickable object; multilabel names are free.
+
+        Raises:
+            ValueError: Bad voxel size or name, no user id, or it exists and ``exist_ok`` is False.
+            PermissionError: The run is read-only.
+        """
+        voxel_size = _positive_voxel_size(voxel_size)
+        name = self._known_object(name) if not is_multilabel else repair_name(name, "segmentation name")
+        user_id, session_id = self._owner(user_id, session_id)
+        self._check_writable(f"create a segmentation in run {self.name!r}")
+        seg_cls, meta_cls = self._segmentation_factory()
+        meta_kwargs, ctor_kwargs = split_kwargs(meta_cls, kwargs)
+        check_ctor_kwargs("new_segmentation()", ctor_kwargs)
+        meta = meta_cls(
+            voxel_size=voxel_size,
+            name=name,
+            user_id=user_id,
+            session_id=session_id,
+            is_multilabel=bool(is_multilabel),
+            **meta_kwargs,
+        )
+        seg = seg_cls(self, meta, **ctor_kwargs)
+        filters = {
+            "user_id": (user_id,),
+            "session_id": (session_id,),
+            "is_multilabel": (bool(is_multilabel),),
+            "name": (name,),
+            "voxel_size": (voxel_size,),
+        }
+        return self._add(seg, "_segmentations", exist_ok, lambda: _first(self._query_segmentations(filters)))
+
+    def _add(self, entity: Any, cache: str, exist_ok: bool, lookup: Any) -> Any:
+        """Persist a new child and add it to the loaded cache; on a duplicate return the existing one if allowed."""
+        try:
+            self._create_child(entity)
+        except DuplicateEntityError:
+            existing = lookup() if exist_ok else None
+            if existing is None:
+                raise DuplicateEntityError(
+                    f"{entity!r} already exists; pass exist_ok=True to get the existing one."
+                ) from None
+            return shared_instance(getattr(self, cache), existing)
+        cached = getattr(self, cache)
+        if cached is not None:
+            cached.append(entity)
+        return entity
+
+    def _forget(self, entity: Any) -> None:
+        """Drop a deleted child from whichever cache holds it."""
+        for cache in ("_voxel_spacings", "_picks", "_meshes", "_segmentations"):
+            items = getattr(self, cache)
+            if items is not None and entity in items:
+                setattr(self, cache, [e for e in items if e is not entity])
+
+    # -- bulk deletes -----------------------------------------------------------------------------------------
+
+    def delete_voxel_spacings(self, voxel_size: float | None = None) -> None:
+        """Delete the voxel spacing of ``voxel_size`` (all of them when None) with their tomograms."""
+        for vs in list(self.voxel_spacings):
+            if voxel_size is None or voxel_sizes_match(vs.voxel_size, voxel_size):
+                vs.delete()
+
+    def delete_picks(self, object_name: Any = None, user_id: Any = None, session_id: Any = None) -> None:
+        """Delete the pick sets matching the filters (every pick set when all are None)."""
+        for picks in self.get_picks(object_name, user_id, session_id):
+            picks.delete()
+
+    def delete_meshes(self, object_name: Any = None, user_id: Any = None, session_id: Any = None) -> None:
+        """Delete the meshes matching the filters (every mesh when all are None)."""
+        for mesh in self.get_meshes(object_name, user_id, session_id):
+            mesh.delete()
+
+    def delete_segmentations(
+        self,
+        user_id: Any = None,
+        session_id: Any = None,
+        is_multilabel: bool | None = None,
+        name: Any = None,
+        voxel_size: Any = None,
+    ) -> None:
+        """Delete the segmentations matching the filters (every segmentation when all are None)."""
+        for seg in self.get_segmentations(user_id, session_id, is_multilabel, name, voxel_size):
+            seg.delete()
+
+
+def _positive_voxel_size(voxel_size: Any) -> float:
+    try:
+        value = float(voxel_size)
+    except (TypeError, ValueError):
+        raise ValueError(f"voxel_size must be a number of ångström, got {voxel_size!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise ValueError(f"voxel_size must be a positive finite number of ångström, got {voxel_size!r}")
+    return value
+
+
+def _first(items: list) -> Any:
+    return items[0] if items else None
+
+
+def _filter_owned(items: list, object_name: tuple | None, user_id: tuple | None, session_id: tuple | None) -> list:
+    return [
+        i
+        for i in items
+        if matches(i.pickable_object_name, object_name)
+        and matches(i.user_id, user_id)
+        and matches(i.session_id, session_id)
+    ]
+
+
+def _filter_segmentations(items: list, filters: dict[str, tuple | None]) -> list:
+    return [
+        s
+        for s in items
+        if matches(s.user_id, filters["user_id"])
+        and matches(s.session_id, filters["session_id"])
+        and matches(s.is_multilabel, filters["is_multilabel"])
+        and matches(s.name, filters["name"])
+        and matches_voxel_size(s.voxel_size, filters["voxel_size"])
+    ]
