@@ -1,0 +1,313 @@
+"""Where each kind of bulk data lives, as relative POSIX paths in copick's filesystem layout.
+
+Every function here is pure: it builds a string and does no I/O. The layout is copick's (see
+``copick-filesystem-format.md`` §2), so a data root written by copick_db can be opened by copick and vice versa::
+
+    ExperimentRuns/<run>/VoxelSpacing<vs:.3f>/<tomo_type>.zarr
+    ExperimentRuns/<run>/VoxelSpacing<vs:.3f>/<tomo_type>_<feature_type>_features.zarr
+    ExperimentRuns/<run>/Picks/<user>_<session>_<object>.json
+    ExperimentRuns/<run>/Meshes/<user>_<session>_<object>.glb
+    ExperimentRuns/<run>/Segmentations/<vs:.3f>_<user>_<session>_<name>[-multilabel].zarr
+    Objects/<name>.zarr
+
+Design invariants:
+    - No value can produce a path outside the data root: every name is checked with :func:`check_component`
+      (no separators, no ``.``/``..``, no control characters) before it is joined, and :func:`resolve` rejects
+      absolute or escaping relative paths before any I/O happens.
+    - Voxel sizes appear in paths only through :func:`format_voxel_size` (``f"{v:.3f}"``), and
+      :func:`voxel_key` is derived from that very string, so two sizes share a directory exactly when they share
+      a key.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import posixpath
+from pathlib import Path
+
+__all__ = [
+    "check_component",
+    "features_path",
+    "format_voxel_size",
+    "mesh_path",
+    "object_path",
+    "picks_path",
+    "resolve",
+    "run_dir",
+    "segmentation_path",
+    "tomogram_path",
+    "voxel_key",
+    "voxel_spacing_dir",
+]
+
+#: Longest file-name component most filesystems accept (``NAME_MAX``), in UTF-8 bytes.
+MAX_COMPONENT_BYTES = 255
+
+_ALLOWED = (
+    "a non-empty string of at most 255 UTF-8 bytes, other than '.' and '..', "
+    "without '/', '\\\\', NUL or other control characters"
+)
+
+
+def format_voxel_size(voxel_size: float) -> str:
+    """Format a voxel size the way copick names directories and segmentation prefixes.
+
+    Args:
+        voxel_size: Voxel size in Å; a positive, finite real number.
+
+    Returns:
+        ``f"{voxel_size:.3f}"``, e.g. ``"10.000"`` for 10 and ``"10.012"`` for 10.0125.
+
+    Raises:
+        ValueError: If ``voxel_size`` is not a finite real number, or is not positive once rounded to 3 decimals.
+    """
+    if isinstance(voxel_size, bool) or not isinstance(voxel_size, numbers.Real):
+        raise ValueError(f"voxel size must be a real number in Å, got {voxel_size!r}")
+    value = float(voxel_size)
+    if not math.isfinite(value):
+        raise ValueError(f"voxel size must be finite, got {voxel_size!r}")
+    text = f"{value:.3f}"
+    if value <= 0 or float(text) <= 0:
+        raise ValueError(f"voxel size must be positive (at least 0.0005 Å so that it rounds to 0.001), got {value!r}")
+    return text
+
+
+def voxel_key(voxel_size: float) -> int:
+    """The integer (thousandths of an Å) that :func:`format_voxel_size` denotes.
+
+    Derived from the formatted string, so it agrees with the directory name exactly: 10.0125 formats as
+    ``"10.012"`` and has key 10012.
+
+    Args:
+        voxel_size: Voxel size in Å.
+
+    Returns:
+        The voxel size in thousandths of an Å, as written in the path.
+
+    Raises:
+        ValueError: As :func:`format_voxel_size`.
+    """
+    return int(format_voxel_size(voxel_size).replace(".", ""))
+
+
+def check_component(value: str, what: str) -> str:
+    """Check that ``value`` can be used as one path component (a file or directory name).
+
+    Args:
+        value: The name to check.
+        what: What the name is (e.g. ``"run name"``), used in the error message.
+
+    Returns:
+        ``value`` unchanged.
+
+    Raises:
+        ValueError: If ``value`` is not a string, is empty, ``.`` or ``..``, contains ``/``, ``\\``, NUL or another
+            control character, or is longer than 255 UTF-8 bytes.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string, got {type(value).__name__} {value!r}; allowed: {_ALLOWED}")
+    problem = None
+    if value in ("", ".", ".."):
+        problem = "is empty" if value == "" else "is a relative directory reference"
+    elif "/" in value or "\\" in value:
+        problem = "contains a path separator"
+    elif any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+        problem = "contains a NUL or control character"
+    else:
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            problem = "is not valid Unicode (lone surrogate)"
+        else:
+            if size > MAX_COMPONENT_BYTES:
+                problem = f"is {size} UTF-8 bytes long"
+    if problem is not None:
+        raise ValueError(f"invalid {what} {value!r}: it {problem}; allowed: {_ALLOWED}")
+    return value
+
+
+def run_dir(run: str) -> str:
+    """Directory of a run.
+
+    Args:
+        run: Run name.
+
+    Returns:
+        ``"ExperimentRuns/{run}"``.
+
+    Raises:
+        ValueError: If ``run`` is not a valid path component.
+    """
+    return f"ExperimentRuns/{check_component(run, 'run name')}"
+
+
+def voxel_spacing_dir(run: str, voxel_size: float) -> str:
+    """Directory of a voxel spacing.
+
+    Args:
+        run: Run name.
+        voxel_size: Voxel size in Å.
+
+    Returns:
+        ``"ExperimentRuns/{run}/VoxelSpacing{voxel_size:.3f}"``.
+
+    Raises:
+        ValueError: If a name is not a valid path component, or the voxel size is invalid.
+    """
+    return f"{run_dir(run)}/VoxelSpacing{format_voxel_size(voxel_size)}"
+
+
+def tomogram_path(run: str, voxel_size: float, tomo_type: str) -> str:
+    """Zarr store of a tomogram.
+
+    Args:
+        run: Run name.
+        voxel_size: Voxel size in Å.
+        tomo_type: Tomogram type, e.g. ``"wbp"``.
+
+    Returns:
+        ``"ExperimentRuns/{run}/VoxelSpacing{vs}/{tomo_type}.zarr"``.
+
+    Raises:
+        ValueError: If a name is not a valid path component, or the voxel size is invalid.
+    """
+    return _join(voxel_spacing_dir(run, voxel_size), f"{check_component(tomo_type, 'tomogram type')}.zarr")
+
+
+def features_path(run: str, voxel_size: float, tomo_type: str, feature_type: str) -> str:
+    """Zarr store of a feature map.
+
+    Args:
+        run: Run name.
+        voxel_size: Voxel size in Å.
+        tomo_type: Type of the tomogram the features were computed from.
+        feature_type: Feature type, e.g. ``"sobel"``.
+
+    Returns:
+        ``"ExperimentRuns/{run}/VoxelSpacing{vs}/{tomo_type}_{feature_type}_features.zarr"``.
+
+    Raises:
+        ValueError: If a name is not a valid path component, or the voxel size is invalid.
+    """
+    tomo = check_component(tomo_type, "tomogram type")
+    feature = check_component(feature_type, "feature type")
+    return _join(voxel_spacing_dir(run, voxel_size), f"{tomo}_{feature}_features.zarr")
+
+
+def picks_path(run: str, user_id: str, session_id: str, object_name: str) -> str:
+    """JSON file of a pick set.
+
+    Args:
+        run: Run name.
+        user_id: User id.
+        session_id: Session id.
+        object_name: Name of the picked object.
+
+    Returns:
+        ``"ExperimentRuns/{run}/Picks/{user_id}_{session_id}_{object_name}.json"``.
+
+    Raises:
+        ValueError: If a name is not a valid path component.
+    """
+    return _join(f"{run_dir(run)}/Picks", f"{_identity(user_id, session_id, object_name, 'object name')}.json")
+
+
+def mesh_path(run: str, user_id: str, session_id: str, object_name: str) -> str:
+    """GLB file of a mesh.
+
+    Args:
+        run: Run name.
+        user_id: User id.
+        session_id: Session id.
+        object_name: Name of the meshed object.
+
+    Returns:
+        ``"ExperimentRuns/{run}/Meshes/{user_id}_{session_id}_{object_name}.glb"``.
+
+    Raises:
+        ValueError: If a name is not a valid path component.
+    """
+    return _join(f"{run_dir(run)}/Meshes", f"{_identity(user_id, session_id, object_name, 'object name')}.glb")
+
+
+def segmentation_path(
+    run: str, voxel_size: float, user_id: str, session_id: str, name: str, is_multilabel: bool
+) -> str:
+    """Zarr store of a segmentation.
+
+    Args:
+        run: Run name.
+        voxel_size: Voxel size in Å.
+        user_id: User id.
+        session_id: Session id.
+        name: Segmentation name (the object name for a single-label segmentation).
+        is_multilabel: Whether the segmentation is multilabel (adds the ``-multilabel`` suffix).
+
+    Returns:
+        ``"ExperimentRuns/{run}/Segmentations/{vs:.3f}_{user_id}_{session_id}_{name}[-multilabel].zarr"``.
+
+    Raises:
+        ValueError: If a name is not a valid path component, or the voxel size is invalid.
+    """
+    suffix = "-multilabel" if is_multilabel else ""
+    stem = f"{format_voxel_size(voxel_size)}_{_identity(user_id, session_id, name, 'segmentation name')}{suffix}"
+    return _join(f"{run_dir(run)}/Segmentations", f"{stem}.zarr")
+
+
+def object_path(name: str) -> str:
+    """Zarr store of a pickable object's density map.
+
+    Args:
+        name: Object name.
+
+    Returns:
+        ``"Objects/{name}.zarr"``.
+
+    Raises:
+        ValueError: If ``name`` is not a valid path component.
+    """
+    return _join("Objects", f"{check_component(name, 'object name')}.zarr")
+
+
+def resolve(data_root: Path, relative: str) -> Path:
+    """Turn a relative path from this module into an absolute path under ``data_root``.
+
+    The check is lexical: ``..`` components are collapsed without looking at the disk, and symlinks are not
+    followed (a symlinked run directory stays usable).
+
+    Args:
+        data_root: The project's data directory.
+        relative: A relative POSIX path, such as one returned by :func:`tomogram_path`.
+
+    Returns:
+        The absolute path of ``relative`` under ``data_root``.
+
+    Raises:
+        ValueError: If ``relative`` is not a string, is absolute, contains NUL or a backslash, or its normalized form
+            leaves ``data_root``.
+    """
+    if not isinstance(relative, str):
+        raise ValueError(f"relative path must be a string, got {type(relative).__name__} {relative!r}")
+    if "\x00" in relative or "\\" in relative:
+        raise ValueError(f"relative path {relative!r} contains NUL or a backslash; use '/' separated names")
+    if relative.startswith("/"):
+        raise ValueError(f"path {relative!r} is absolute; expected a path relative to the data root")
+    normalized = posixpath.normpath(relative) if relative else "."
+    if normalized == ".." or normalized.startswith("../"):
+        raise ValueError(f"path {relative!r} leaves the data root {str(data_root)!r}; '..' may not escape it")
+    root = Path(os.path.abspath(data_root))
+    return root if normalized == "." else root / normalized
+
+
+def _identity(user_id: str, session_id: str, name: str, what: str) -> str:
+    """``{user_id}_{session_id}_{name}`` with every part checked."""
+    return "_".join(
+        (check_component(user_id, "user id"), check_component(session_id, "session id"), check_component(name, what))
+    )
+
+
+def _join(directory: str, filename: str) -> str:
+    """Join a checked directory and file name, checking the assembled file name's length too."""
+    return f"{directory}/{check_component(filename, 'file name')}"
