@@ -2,20 +2,117 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.engine import Connection
 
-from copick_db.catalog.tables import FeaturesRow, TomogramRow, VoxelSpacingRow
+from copick_db.catalog.catalog import conditions, fetch_all
+from copick_db.catalog.tables import (
+    CatalogTable,
+    FeaturesRow,
+    MeshRow,
+    PickableObjectRow,
+    PicksRow,
+    RunRow,
+    SegmentationRow,
+    TomogramRow,
+    VoxelSpacingRow,
+)
 
 _vs = VoxelSpacingRow.__table__
 _tomo = TomogramRow.__table__
 _feat = FeaturesRow.__table__
+_ANNOTATIONS = (PicksRow.__table__, MeshRow.__table__, SegmentationRow.__table__)
+_run = RunRow.__table__
+
+#: Run columns joined into cross-run results, labelled ``run__<column>``.
+RUN_FIELDS = ("id", "name", "description", "created", "modified", "read_only")
+#: Voxel-spacing columns joined into cross-run tomogram results, labelled ``vs__<column>``.
+VS_FIELDS = ("id", "voxel_size", "created", "modified", "read_only")
+
+
+def _labelled(table: Any, fields: Sequence[str], prefix: str) -> list:
+    return [table.c[f].label(f"{prefix}__{f}") for f in fields]
+
+
+def across_runs(
+    conn: Connection,
+    table: type[CatalogTable],
+    where: dict[str, Any],
+    *,
+    columns: Sequence[str],
+    run_names: Sequence[str] | None = None,
+    order_by: Sequence[str] = (),
+) -> list:
+    """Rows of an annotation table across runs, each with its run's columns (``run__name``…), in one query."""
+    t = table.__table__
+    stmt = (
+        select(*_labelled(_run, RUN_FIELDS, "run"), *(t.c[c] for c in columns))
+        .join(_run, t.c.run_id == _run.c.id)
+        .where(*conditions(t, where))
+    )
+    if run_names is not None:
+        stmt = stmt.where(_run.c.name.in_(list(run_names)))
+    rows = fetch_all(conn, stmt)
+    # Sorted here, not in SQL: SQLite would sort the point blobs through a temporary B-tree.
+    rows.sort(key=lambda r: (r.run__name, *(getattr(r, c) for c in order_by)))
+    return rows
+
+
+def tomograms_across_runs(
+    conn: Connection,
+    where: dict[str, Any],
+    voxel_keys: Sequence[int] | None,
+    *,
+    columns: Sequence[str],
+    run_names: Sequence[str] | None = None,
+) -> list:
+    """Tomogram rows across runs with their voxel spacing (``vs__…``) and run (``run__…``) columns, in one query."""
+    stmt = (
+        select(*_labelled(_run, RUN_FIELDS, "run"), *_labelled(_vs, VS_FIELDS, "vs"), *(_tomo.c[c] for c in columns))
+        .join(_vs, _tomo.c.voxel_spacing_id == _vs.c.id)
+        .join(_run, _vs.c.run_id == _run.c.id)
+        .where(*conditions(_tomo, where))
+        .order_by(_run.c.name, _vs.c.voxel_size, _tomo.c.tomo_type)
+    )
+    if voxel_keys is not None:
+        stmt = stmt.where(_vs.c.voxel_key.in_(list(voxel_keys)))
+    if run_names is not None:
+        stmt = stmt.where(_run.c.name.in_(list(run_names)))
+    return fetch_all(conn, stmt)
+
+
+def stats(conn: Connection) -> dict[str, Any]:
+    """Counts per entity kind, and pick sets (and points) per object and per user."""
+    counts = {
+        "objects": PickableObjectRow,
+        "runs": RunRow,
+        "voxel_spacings": VoxelSpacingRow,
+        "tomograms": TomogramRow,
+        "features": FeaturesRow,
+        "picks": PicksRow,
+        "meshes": MeshRow,
+        "segmentations": SegmentationRow,
+    }
+    result: dict[str, Any] = {
+        kind: conn.execute(select(func.count()).select_from(table.__table__)).scalar_one()
+        for kind, table in counts.items()
+    }
+    picks = PicksRow.__table__
+    result["points"] = int(conn.execute(select(func.coalesce(func.sum(picks.c.point_count), 0))).scalar_one())
+    for key, column in (("picks_per_object", picks.c.object_name), ("picks_per_user", picks.c.user_id)):
+        grouped = select(column, func.count()).group_by(column).order_by(column)
+        result[key] = {name: n for name, n in conn.execute(grouped)}
+    return result
 
 
 def run_holds_read_only(conn: Connection, run_id: int) -> bool:
-    """Whether anything in the run (voxel spacings, tomograms, features) is read-only."""
+    """Whether anything in the run (voxel spacings, tomograms, features, annotations) is read-only."""
     in_run = _vs.c.run_id == run_id
     checks = [
+        *(exists().where(t.c.run_id == run_id, t.c.read_only.is_(True)) for t in _ANNOTATIONS),
         exists().where(in_run, _vs.c.read_only.is_(True)),
         exists().where(_tomo.c.voxel_spacing_id == _vs.c.id, in_run, _tomo.c.read_only.is_(True)),
         exists().where(

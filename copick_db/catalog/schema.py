@@ -16,7 +16,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from copick_db.errors import CatalogError, NotACatalogError, SchemaOutdatedError, SchemaTooNewError
 
 #: The schema version this release reads and writes: the number of the newest migration in ``migrations/versions``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def migrations_dir() -> Path:
@@ -50,9 +50,19 @@ def read_version(conn: Connection, where: str) -> int:
             f"{where} is not a copick_db catalog ({exc.orig}). Create one with copick_db.create() "
             "or import a copick project with copick_db.import_filesystem()."
         ) from None
-    if row is None or not str(row[0]).isdigit():
+    return parse_version(None if row is None else row[0], where)
+
+
+def parse_version(value: object, where: str) -> int:
+    """The schema version an ``alembic_version.version_num`` value denotes.
+
+    Raises:
+        NotACatalogError: The value is not one of copick_db's numbered revisions (e.g. another application's alembic
+            revision hash).
+    """
+    if value is None or not str(value).isdigit():
         raise NotACatalogError(f"{where} has no copick_db schema version; it is not a copick_db catalog.")
-    return int(row[0])
+    return int(str(value))
 
 
 def check_version(conn: Connection, where: str) -> int:
@@ -62,7 +72,16 @@ def check_version(conn: Connection, where: str) -> int:
         SchemaTooNewError: The catalog was written by a newer copick_db.
         SchemaOutdatedError: The catalog needs ``copick-db upgrade``.
     """
-    version = read_version(conn, where)
+    return compare_version(read_version(conn, where), where)
+
+
+def compare_version(version: int, where: str) -> int:
+    """Raise unless ``version`` is exactly the schema version this release uses; return it.
+
+    Raises:
+        SchemaTooNewError: The catalog was written by a newer copick_db.
+        SchemaOutdatedError: The catalog needs ``copick-db upgrade``.
+    """
     if version > SCHEMA_VERSION:
         raise SchemaTooNewError(
             f"{where} has catalog schema version {version}, newer than version {SCHEMA_VERSION} that this "

@@ -149,5 +149,91 @@ class FeaturesRow(CatalogTable, table=True):
     read_only: bool = False
 
 
+class PicksRow(CatalogTable, table=True):
+    """A pick set; its points live here as compact little-endian arrays, one row per set.
+
+    ``locations`` is float64 (N, 3). Only non-identity transforms are stored: ``transform_index`` (int32, K) says
+    which points they belong to and ``transforms`` holds them as float64 (K, 4, 4). ``instance_ids`` (int64, N) is
+    NULL when every id is 0, ``instance_id_null`` (uint8, N) marks JSON-null ids, and ``scores`` (float64, N; NaN for
+    a null score) is NULL when every score is 1.0.
+    """
+
+    __tablename__ = "picks"
+    __table_args__ = (
+        UniqueConstraint("run_id", "object_name", "user_id", "session_id"),
+        Index(None, "object_name", "user_id", "session_id"),
+        Index(None, "user_id", "session_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column=_parent("run"))
+    object_name: str
+    user_id: str
+    session_id: str
+    point_count: int = 0
+    locations: bytes = b""
+    transform_index: bytes | None = None
+    transforms: bytes | None = None
+    instance_ids: bytes | None = None
+    instance_id_null: bytes | None = None
+    scores: bytes | None = None
+    trust_orientation: bool | None = True
+    voxel_spacing: float | None = None
+    unit: str = "angstrom"
+    created: float | None = None
+    modified: float | None = None
+    read_only: bool = False
+
+
+class MeshRow(CatalogTable, table=True):
+    """A mesh: where its GLB file is, and its size."""
+
+    __tablename__ = "mesh"
+    __table_args__ = (
+        UniqueConstraint("run_id", "object_name", "user_id", "session_id"),
+        Index(None, "object_name", "user_id", "session_id"),
+        Index(None, "user_id", "session_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column=_parent("run"))
+    object_name: str
+    user_id: str
+    session_id: str
+    root_id: int = Field(sa_column=_parent("data_root", on_delete="RESTRICT"))
+    path: str
+    vertex_count: int = 0
+    face_count: int = 0
+    created: float | None = None
+    modified: float | None = None
+    read_only: bool = False
+
+
+class SegmentationRow(CatalogTable, table=True):
+    """A segmentation: its identity, and where its OME-Zarr store is."""
+
+    __tablename__ = "segmentation"
+    __table_args__ = (
+        UniqueConstraint("run_id", "voxel_key", "user_id", "session_id", "name", "is_multilabel"),
+        Index(None, "name", "user_id", "session_id"),
+        Index(None, "user_id", "session_id"),
+        Index(None, "voxel_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column=_parent("run"))
+    voxel_size: float
+    voxel_key: int
+    user_id: str
+    session_id: str
+    name: str
+    is_multilabel: bool = False
+    root_id: int = Field(sa_column=_parent("data_root", on_delete="RESTRICT"))
+    path: str
+    created: float | None = None
+    modified: float | None = None
+    read_only: bool = False
+
+
 #: The catalog's MetaData (what migrations and the autogenerate check compare against).
 metadata = catalog_registry.metadata

@@ -40,12 +40,12 @@ class DataRoots:
 
 def stored_root_path(directory: Path, catalog_dir: Path | None) -> str:
     """How a data root is recorded: relative to the catalog's directory when below it (so the folder can move)."""
-    directory = directory.absolute()
+    directory = Path(os.path.normpath(directory.absolute()))
     if catalog_dir is not None:
-        try:
-            return Path(os.path.relpath(directory, catalog_dir.absolute())).as_posix()
-        except ValueError:  # another drive on Windows
-            pass
+        base = Path(os.path.normpath(catalog_dir.absolute()))
+        # Only a root inside the catalog's folder moves with it; one elsewhere stays where it is, so it is absolute.
+        if directory.is_relative_to(base):
+            return directory.relative_to(base).as_posix()
     return str(directory)
 
 

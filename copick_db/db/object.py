@@ -21,9 +21,14 @@ if TYPE_CHECKING:
 
 
 def object_values(meta: PickableObject) -> dict[str, Any]:
-    """The catalog columns of a PickableObject."""
+    """The catalog columns of a PickableObject.
+
+    Raises:
+        ValueError: The name cannot name the object's density map store (``.``, ``..``): copick's name rule allows
+            them, but ``Objects/<name>.zarr`` must stay a plain file name.
+    """
     return {
-        "name": meta.name,
+        "name": paths.check_component(meta.name, "object name"),
         "is_particle": meta.is_particle,
         "label": meta.label,
         "color": None if meta.color is None else json.dumps(list(meta.color)),
@@ -81,10 +86,24 @@ class CopickObjectDB(StoredVolume, CopickObject):
         return super().path
 
     def zarr(self) -> Any:
-        """The density map's zarr store, or None for objects that are not particles."""
+        """The density map's zarr store, or None for objects that are not particles.
+
+        On a writable particle without a map, the store's location is recorded first, so that a map written
+        through the store (as copick tools do) is what :meth:`numpy` reads afterwards.
+        """
         if not self.is_particle:
             return None
+        if self._rel_path is None and not self.read_only:
+            self._record_map_location()
         return super().zarr()
+
+    def _record_map_location(self) -> None:
+        data_roots = self.root.data
+        data_roots.check_default_writable()
+        rel = paths.object_path(self.name)
+        values = {"map_root_id": data_roots.default_id, "map_path": rel, "map_voxel_size": None}
+        self.root.catalog.update(PickableObjectRow, self._row_id, values)
+        self._locate(data_roots.default_id, rel)
 
     def _array(self, zarr_group: str, writable: bool = False) -> Any:
         if self._rel_path is None:
@@ -106,6 +125,8 @@ class CopickObjectDB(StoredVolume, CopickObject):
         volume = np.asarray(data)
         if volume.ndim != 3:
             raise ValueError(f"A density map must be a 3-D (z, y, x) array; got shape {volume.shape}")
+        # Bad arguments are rejected before any directory is made, so a failed call leaves the data root as it was.
+        volume = zarr_io.prepare_multiscale(volume, voxel_size=voxel_size, levels=1, dtype=dtype)
         data_roots = self.root.data
         data_roots.check_default_writable()
         rel = paths.object_path(self.name)

@@ -118,7 +118,7 @@ def _check_objects(cfg: CopickConfig) -> None:
             raise ValueError(f"Pickable objects must have unique {kind}s; duplicated: {duplicates}")
 
 
-def open(  # noqa: A001 - the contract's name, mirroring copick's open/from_file
+def open(
     catalog: str | os.PathLike,
     *,
     user_id: str | None = None,

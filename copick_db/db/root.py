@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from typing import Any
 
+from copick_db.catalog import point_codec, queries
 from copick_db.catalog.catalog import Catalog
-from copick_db.catalog.tables import PickableObjectRow, RunRow
+from copick_db.catalog.queries import RUN_FIELDS, VS_FIELDS
+from copick_db.catalog.tables import MeshRow, PickableObjectRow, PicksRow, RunRow, SegmentationRow
+from copick_db.db.annotations import (
+    MESH_COLUMNS,
+    PICKS_COLUMNS,
+    SEGMENTATION_COLUMNS,
+    CopickMeshDB,
+    CopickPicksDB,
+    CopickSegmentationDB,
+)
 from copick_db.db.data_roots import DataRoots
 from copick_db.db.object import CopickObjectDB, object_values
-from copick_db.db.run import RUN_COLUMNS, CopickRunDB
-from copick_db.db.stored import now, to_datetime, to_timestamp
+from copick_db.db.run import OWNED_ORDER, RUN_COLUMNS, CopickRunDB, owned_where, segmentation_where
+from copick_db.db.stored import gc_paused, now, to_datetime, to_timestamp
+from copick_db.db.tomogram import TOMOGRAM_COLUMNS, CopickTomogramDB
+from copick_db.db.voxel_spacing import CopickVoxelSpacingDB
+from copick_db.models.entity import as_filter, matches_voxel_size
 from copick_db.models.meta import CopickRunMeta
 from copick_db.models.root import CopickRoot
 from copick_db.models.values import CopickConfig, PickableObject
 from copick_db.storage import paths
+
+_RunRecord = namedtuple("_RunRecord", RUN_FIELDS)
+_VsRecord = namedtuple("_VsRecord", VS_FIELDS)
 
 
 class CopickRootDB(CopickRoot):
@@ -52,9 +69,10 @@ class CopickRootDB(CopickRoot):
 
     def query(self) -> list[CopickRunDB]:
         """Every run, sorted by name, in one query."""
-        rows = self.catalog.rows(RunRow, columns=RUN_COLUMNS, order_by=("name",))
-        from_row = CopickRunDB.from_row
-        return [from_row(self, row) for row in rows]
+        with gc_paused():
+            rows = self.catalog.rows(RunRow, columns=RUN_COLUMNS, order_by=("name",))
+            from_row = CopickRunDB.from_row
+            return [from_row(self, row) for row in rows]
 
     def _query_run(self, name: str) -> CopickRunDB | None:
         rows = self.catalog.rows(RunRow, {"name": name}, columns=RUN_COLUMNS)
@@ -95,6 +113,133 @@ class CopickRootDB(CopickRoot):
 
     def _update_object(self, obj: CopickObjectDB) -> None:
         self.catalog.update(PickableObjectRow, obj._row_id, object_values(obj.meta))
+
+    # -- across runs: one query each --------------------------------------------------------------------------
+
+    def _run_binder(self) -> Any:
+        """A function giving the run object for a cross-run row, one shared object per run (the cached one if any)."""
+        cached = {r.name: r for r in self._runs} if self._runs is not None else {}
+        by_id: dict[int, CopickRunDB] = {}
+
+        def run_for(row: Any) -> CopickRunDB:
+            run = by_id.get(row.run__id)
+            if run is None:
+                run = cached.get(row.run__name)
+                if run is None:
+                    run = CopickRunDB.from_row(self, _RunRecord(*(getattr(row, f"run__{f}") for f in RUN_FIELDS)))
+                by_id[row.run__id] = run
+            return run
+
+        return run_for
+
+    @staticmethod
+    def _run_names(runs: Any) -> list[str] | None:
+        if runs is None:
+            return None
+        return [r if isinstance(r, str) else r.name for r in ([runs] if isinstance(runs, str) else runs)]
+
+    def get_picks(
+        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+    ) -> list[CopickPicksDB]:
+        """Pick sets across runs, points included, in one indexed query; each is bound to its run.
+
+        Args:
+            object_name: Object name(s).
+            user_id: User id(s).
+            session_id: Session id(s).
+            runs: Only these runs (names or run objects); every run when None.
+        """
+        where = owned_where(None, as_filter(object_name), as_filter(user_id), as_filter(session_id))
+        with gc_paused(), self.catalog.reading() as conn:
+            rows = queries.across_runs(
+                conn,
+                PicksRow,
+                where,
+                columns=PICKS_COLUMNS + point_codec.POINT_COLUMNS,
+                run_names=self._run_names(runs),
+                order_by=OWNED_ORDER,
+            )
+        run_for = self._run_binder()
+        with gc_paused():
+            return [CopickPicksDB.from_row(run_for(row), row) for row in rows]
+
+    def get_meshes(
+        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+    ) -> list[CopickMeshDB]:
+        """Meshes across runs in one indexed query; each is bound to its run."""
+        where = owned_where(None, as_filter(object_name), as_filter(user_id), as_filter(session_id))
+        with self.catalog.reading() as conn:
+            rows = queries.across_runs(
+                conn, MeshRow, where, columns=MESH_COLUMNS, run_names=self._run_names(runs), order_by=OWNED_ORDER
+            )
+        run_for = self._run_binder()
+        return [CopickMeshDB.from_row(run_for(row), row) for row in rows]
+
+    def get_segmentations(
+        self,
+        user_id: Any = None,
+        session_id: Any = None,
+        is_multilabel: bool | None = None,
+        name: Any = None,
+        voxel_size: Any = None,
+        *,
+        runs: Any = None,
+    ) -> list[CopickSegmentationDB]:
+        """Segmentations across runs in one indexed query; each is bound to its run."""
+        filters = {
+            "user_id": as_filter(user_id),
+            "session_id": as_filter(session_id),
+            "is_multilabel": as_filter(is_multilabel),
+            "name": as_filter(name),
+            "voxel_size": as_filter(voxel_size),
+        }
+        where, voxel_sizes = segmentation_where(filters)
+        with self.catalog.reading() as conn:
+            rows = queries.across_runs(
+                conn,
+                SegmentationRow,
+                where,
+                columns=SEGMENTATION_COLUMNS,
+                run_names=self._run_names(runs),
+                order_by=("name",),
+            )
+        run_for = self._run_binder()
+        return [
+            CopickSegmentationDB.from_row(run_for(row), row)
+            for row in rows
+            if matches_voxel_size(row.voxel_size, voxel_sizes)
+        ]
+
+    def get_tomograms(
+        self, tomo_type: Any = None, voxel_size: Any = None, *, runs: Any = None
+    ) -> list[CopickTomogramDB]:
+        """Tomograms across runs in one indexed query; each is bound to its voxel spacing and run."""
+        types, sizes = as_filter(tomo_type), as_filter(voxel_size)
+        where = {} if types is None else {"tomo_type": types}
+        keys = None
+        if sizes is not None:
+            keys = sorted({paths.voxel_key(float(v)) + d for v in sizes for d in (-1, 0, 1)})
+        with self.catalog.reading() as conn:
+            rows = queries.tomograms_across_runs(
+                conn, where, keys, columns=TOMOGRAM_COLUMNS, run_names=self._run_names(runs)
+            )
+        run_for = self._run_binder()
+        spacings: dict[int, CopickVoxelSpacingDB] = {}
+        result = []
+        for row in rows:
+            if not matches_voxel_size(row.vs__voxel_size, sizes):
+                continue
+            vs = spacings.get(row.vs__id)
+            if vs is None:
+                record = _VsRecord(*(getattr(row, f"vs__{f}") for f in VS_FIELDS))
+                vs = spacings[row.vs__id] = CopickVoxelSpacingDB.from_row(run_for(row), record)
+            result.append(CopickTomogramDB.from_row(vs, row))
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per entity kind, points, and pick sets per object and per user, from the catalog alone."""
+        with self.catalog.reading() as conn:
+            return queries.stats(conn)
 
     def save_config(self, config_path: str) -> None:
         """Write a copick_db pointer config (JSON) that :func:`copick_db.from_file` opens.

@@ -6,21 +6,37 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Row
 
-from copick_db.catalog import queries
-from copick_db.catalog.tables import RunRow, VoxelSpacingRow
+from copick_db.catalog import point_codec, queries
+from copick_db.catalog.tables import MeshRow, PicksRow, RunRow, SegmentationRow, VoxelSpacingRow
 from copick_db.db import bulk
+from copick_db.db.annotations import (
+    MESH_COLUMNS,
+    PICKS_COLUMNS,
+    SEGMENTATION_COLUMNS,
+    CopickMeshDB,
+    CopickPicksDB,
+    CopickSegmentationDB,
+)
 from copick_db.db.stored import now, to_datetime, to_timestamp
 from copick_db.db.voxel_spacing import VS_COLUMNS, CopickVoxelSpacingDB
 from copick_db.errors import ReadOnlyError
 from copick_db.models.entity import voxel_sizes_match
-from copick_db.models.meta import CopickRunMeta, CopickVoxelSpacingMeta
+from copick_db.models.meta import (
+    CopickMeshMeta,
+    CopickPicksFile,
+    CopickRunMeta,
+    CopickSegmentationMeta,
+    CopickVoxelSpacingMeta,
+)
+from copick_db.models.point_arrays import PointArrays
 from copick_db.models.run import CopickRun
-from copick_db.storage import paths
+from copick_db.storage import glb, paths
 
 if TYPE_CHECKING:
     from copick_db.db.root import CopickRootDB
 
-RUN_COLUMNS = ("id", "name", "description", "created", "modified", "read_only")
+RUN_COLUMNS = queries.RUN_FIELDS
+OWNED_ORDER = ("object_name", "user_id", "session_id")
 
 
 class CopickRunDB(CopickRun):
@@ -84,11 +100,52 @@ class CopickRunDB(CopickRun):
                 return CopickVoxelSpacingDB.from_row(self, row)
         return None
 
+    # -- annotations ------------------------------------------------------------------------------------------
+
+    def _picks_factory(self) -> tuple[type[CopickPicksDB], type[CopickPicksFile]]:
+        return CopickPicksDB, CopickPicksFile
+
+    def _mesh_factory(self) -> tuple[type[CopickMeshDB], type[CopickMeshMeta]]:
+        return CopickMeshDB, CopickMeshMeta
+
+    def _segmentation_factory(self) -> tuple[type[CopickSegmentationDB], type[CopickSegmentationMeta]]:
+        return CopickSegmentationDB, CopickSegmentationMeta
+
+    def query_picks(self) -> list[CopickPicksDB]:
+        """The run's pick sets (points are loaded when first used), in one query."""
+        return self._query_picks(None, None, None)
+
+    def _query_picks(self, object_name: Any, user_id: Any, session_id: Any) -> list[CopickPicksDB]:
+        where = owned_where(self._row_id, object_name, user_id, session_id)
+        rows = self.root.catalog.rows(PicksRow, where, columns=PICKS_COLUMNS, order_by=OWNED_ORDER)
+        return [CopickPicksDB.from_row(self, row) for row in rows]
+
+    def query_meshes(self) -> list[CopickMeshDB]:
+        """The run's meshes, in one query."""
+        return self._query_meshes(None, None, None)
+
+    def _query_meshes(self, object_name: Any, user_id: Any, session_id: Any) -> list[CopickMeshDB]:
+        where = owned_where(self._row_id, object_name, user_id, session_id)
+        rows = self.root.catalog.rows(MeshRow, where, columns=MESH_COLUMNS, order_by=OWNED_ORDER)
+        return [CopickMeshDB.from_row(self, row) for row in rows]
+
+    def query_segmentations(self) -> list[CopickSegmentationDB]:
+        """The run's segmentations, in one query."""
+        return self._query_segmentations({})
+
+    def _query_segmentations(self, filters: dict[str, Any]) -> list[CopickSegmentationDB]:
+        where, voxel_sizes = segmentation_where(filters)
+        where["run_id"] = self._row_id
+        rows = self.root.catalog.rows(SegmentationRow, where, columns=SEGMENTATION_COLUMNS, order_by=("name",))
+        return [CopickSegmentationDB.from_row(self, r) for r in rows if _voxel_size_ok(r.voxel_size, voxel_sizes)]
+
     def _create_child(self, entity: Any) -> None:
+        catalog = self.root.catalog
+        stamp = now()
+        stamps = {"created": stamp, "modified": stamp}
         if isinstance(entity, CopickVoxelSpacingDB):
             meta = entity.meta
-            stamp = now()
-            entity._row_id = self.root.catalog.insert(
+            entity._row_id = catalog.insert(
                 VoxelSpacingRow,
                 {
                     "run_id": self._row_id,
@@ -98,8 +155,63 @@ class CopickRunDB(CopickRun):
                     "modified": to_timestamp(meta.modified, stamp),
                 },
             )
-            return
-        raise TypeError(f"Runs cannot hold {type(entity).__name__}")
+        elif isinstance(entity, CopickPicksDB):
+            owner = _owner_values(entity)
+            values = {**owner, **point_codec.encode(PointArrays.empty()), **stamps, "run_id": self._row_id}
+            entity._row_id = catalog.insert(PicksRow, values)
+            entity._arrays = PointArrays.empty()
+        elif isinstance(entity, CopickMeshDB):
+            self._create_mesh(entity, stamps)
+        elif isinstance(entity, CopickSegmentationDB):
+            data = self.root.data
+            data.check_default_writable()
+            meta = entity.meta
+            rel = paths.segmentation_path(
+                self.name, meta.voxel_size, meta.user_id, meta.session_id, meta.name, meta.is_multilabel
+            )
+            values = {
+                "run_id": self._row_id,
+                "voxel_size": meta.voxel_size,
+                "voxel_key": paths.voxel_key(meta.voxel_size),
+                "user_id": meta.user_id,
+                "session_id": meta.session_id,
+                "name": meta.name,
+                "is_multilabel": meta.is_multilabel,
+                "root_id": data.default_id,
+                "path": rel,
+                **stamps,
+            }
+            entity._row_id = catalog.insert(SegmentationRow, values)
+            entity._locate(data.default_id, rel)
+        else:
+            raise TypeError(f"Runs cannot hold {type(entity).__name__}")
+
+    def _create_mesh(self, mesh: CopickMeshDB, stamps: dict[str, float]) -> None:
+        """Write the (empty) GLB and insert its row, in the order bulk writes require (copick writes it at once)."""
+        data = self.root.data
+        data.check_default_writable()
+        meta = mesh.meta
+        rel = paths.mesh_path(self.name, meta.user_id, meta.session_id, meta.pickable_object_name)
+        mesh._root_id, mesh._rel_path = data.default_id, rel
+        initial = mesh._mesh
+        vertices, faces = glb.mesh_counts(initial)
+        values = {
+            **_owner_values(mesh),
+            "run_id": self._row_id,
+            "root_id": data.default_id,
+            "path": rel,
+            "vertex_count": vertices,
+            "face_count": faces,
+            **stamps,
+        }
+        catalog = self.root.catalog
+
+        def insert(conn: Any) -> int:
+            return catalog.insert(MeshRow, values, conn=conn)
+
+        mesh._row_id = bulk.write_then_commit(catalog, mesh.path, lambda tmp: glb.write_glb(tmp, initial), insert)
+        if initial is None:
+            mesh._mesh = glb.as_trimesh(None)
 
     # -- existence and deletion -------------------------------------------------------------------------------
 
@@ -133,3 +245,33 @@ class CopickRunDB(CopickRun):
         bulk.remove_data(root / run_dir for root in self.root.data.writable())
         self.root._forget_run(self)
 
+
+def _owner_values(entity: Any) -> dict[str, str]:
+    meta = entity.meta
+    return {"object_name": meta.pickable_object_name, "user_id": meta.user_id, "session_id": meta.session_id}
+
+
+def owned_where(run_id: Any, object_name: Any, user_id: Any, session_id: Any) -> dict[str, Any]:
+    """Catalog filters for picks and mesh getters (one run, or every run when ``run_id`` is None)."""
+    where: dict[str, Any] = {} if run_id is None else {"run_id": run_id}
+    for column, allowed in (("object_name", object_name), ("user_id", user_id), ("session_id", session_id)):
+        if allowed is not None:
+            where[column] = allowed
+    return where
+
+
+def segmentation_where(filters: dict[str, Any]) -> tuple[dict[str, Any], tuple | None]:
+    """Catalog filters for segmentation getters, and the voxel sizes still to match within tolerance."""
+    where: dict[str, Any] = {}
+    for column in ("user_id", "session_id", "name", "is_multilabel"):
+        if filters.get(column) is not None:
+            where[column] = filters[column]
+    voxel_sizes = filters.get("voxel_size")
+    if voxel_sizes is not None:
+        keys = {k + d for k in (paths.voxel_key(float(v)) for v in voxel_sizes) for d in (-1, 0, 1)}
+        where["voxel_key"] = tuple(sorted(keys))
+    return where, voxel_sizes
+
+
+def _voxel_size_ok(value: float, allowed: tuple | None) -> bool:
+    return allowed is None or any(voxel_sizes_match(value, float(v)) for v in allowed)

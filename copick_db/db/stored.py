@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +16,23 @@ from copick_db.storage import zarr_io
 
 if TYPE_CHECKING:
     from copick_db.db.root import CopickRootDB
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Defer cyclic garbage collection while thousands of entity objects are built.
+
+    Allocating them triggers collections that walk every object the process holds (all of numpy, SQLAlchemy and
+    pydantic), which cost 4× the listing itself on 10,000 runs. Collection is only deferred, never skipped.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def now() -> float:

@@ -98,6 +98,8 @@ class CopickTomogramDB(StoredVolume, CopickTomogram):
         if volume.ndim != 3:
             raise ValueError(f"A tomogram must be a 3-D (z, y, x) array; got shape {volume.shape}")
         voxel_size = self.voxel_spacing.voxel_size
+        # Bad arguments are rejected before any directory is made, so a failed call leaves the data root as it was.
+        volume = zarr_io.prepare_multiscale(volume, voxel_size=voxel_size, levels=levels, dtype=dtype)
         size_z, size_y, size_x = volume.shape
         catalog = self._db_root.catalog
 
@@ -161,8 +163,9 @@ class CopickFeaturesDB(StoredVolume, CopickFeatures):
             PermissionError: The feature map is read-only.
         """
         self._check_writable("write feature data")
-        array = np.asarray(data)
         voxel_size = self.tomogram.voxel_spacing.voxel_size
+        # Bad arguments are rejected before any directory is made, so a failed call leaves the data root as it was.
+        array = zarr_io.prepare_multiscale(np.asarray(data), voxel_size=voxel_size, levels=1, dtype=dtype)
         catalog = self._db_root.catalog
 
         def write(tmp: Any) -> None:

@@ -247,9 +247,7 @@ class CopickPicks(OwnedMixin):
                 scores = extra
             else:
                 raise ValueError(f"second argument must be transforms (N, 4, 4) or scores (N,); got shape {shape}")
-        arrays = PointArrays.build(
-            coords, transforms, instance_ids, scores, default_score=1.0 if copick_form else None
-        )
+        arrays = PointArrays.build(coords, transforms, instance_ids, scores, default_score=1.0 if copick_form else None)
         if store:
             self._check_writable("store picks")
             self._store_arrays(arrays)

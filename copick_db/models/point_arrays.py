@@ -28,6 +28,7 @@ class PointArrays:
         instance_ids: int64 (N,).
         instance_id_null: bool (N,) marking null instance ids, or None when none is null.
         scores: float64 (N,), NaN where a score is null.
+        no_null_scores: Whether no score is null, when known.
     """
 
     locations: np.ndarray
@@ -35,6 +36,7 @@ class PointArrays:
     instance_ids: np.ndarray
     instance_id_null: np.ndarray | None
     scores: np.ndarray
+    no_null_scores: bool | None = None  # cached answer of scores_or_none(); None until known
 
     def __len__(self) -> int:
         return int(self.locations.shape[0])
@@ -129,7 +131,9 @@ class PointArrays:
 
     def scores_or_none(self) -> np.ndarray | None:
         """The scores, or None when any score is null."""
-        return None if np.isnan(self.scores).any() else self.scores
+        if self.no_null_scores is None:
+            self.no_null_scores = not np.isnan(self.scores).any()
+        return self.scores if self.no_null_scores else None
 
 
 def _as_float_array(value: Any, what: str) -> np.ndarray:

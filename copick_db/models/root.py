@@ -6,17 +6,27 @@ filters, refresh, user/session fallbacks, duplicate handling) lives here.
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING, Any
 
 from copick_db.errors import DuplicateEntityError
-from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, split_kwargs
+from copick_db.models.entity import (
+    ReadOnlyGuard,
+    as_filter,
+    check_ctor_kwargs,
+    matches,
+    matches_voxel_size,
+    split_kwargs,
+)
 from copick_db.models.meta import CopickRunMeta
 from copick_db.models.names import validate_name
 from copick_db.models.values import CopickConfig, PickableObject
 
 if TYPE_CHECKING:
+    from copick_db.models.annotations import CopickMesh, CopickPicks, CopickSegmentation
     from copick_db.models.object import CopickObject
     from copick_db.models.run import CopickRun
+    from copick_db.models.tomogram import CopickTomogram
 
 
 class CopickRoot(ReadOnlyGuard):
@@ -132,7 +142,7 @@ class CopickRoot(ReadOnlyGuard):
                 return self.new_run(name, exist_ok=exist_ok, **kwargs)
             return self._cached(existing)
         if self._runs is not None:
-            self._runs.append(run)
+            bisect.insort(self._runs, run, key=lambda r: r.name)  # listings are sorted by name
         return run
 
     def _cached(self, run: CopickRun) -> CopickRun:
@@ -141,7 +151,7 @@ class CopickRoot(ReadOnlyGuard):
             for cached in self._runs:
                 if cached.name == run.name:
                     return cached
-            self._runs.append(run)
+            bisect.insort(self._runs, run, key=lambda r: r.name)
         return run
 
     def delete_run(self, name: str) -> None:
@@ -275,6 +285,88 @@ class CopickRoot(ReadOnlyGuard):
                 self.config.pickable_objects[i] = obj.meta
         self._update_object(obj)
         return obj
+
+    # -- across runs (beyond copick) ----------------------------------------------------------------------------
+
+    def _selected_runs(self, runs: Any) -> list[CopickRun]:
+        """The runs a ``runs=`` filter names (run objects or names); every run when None."""
+        if runs is None:
+            return list(self.runs)
+        wanted = {r if isinstance(r, str) else r.name for r in ([runs] if isinstance(runs, str) else runs)}
+        return [r for r in self.runs if r.name in wanted]
+
+    def get_picks(
+        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+    ) -> list[CopickPicks]:
+        """Pick sets matching the filters across runs (each filter one value or an iterable), each bound to its run.
+
+        Args:
+            object_name: Object name(s).
+            user_id: User id(s).
+            session_id: Session id(s).
+            runs: Only these runs (names or run objects); every run when None.
+        """
+        return [p for run in self._selected_runs(runs) for p in run.get_picks(object_name, user_id, session_id)]
+
+    def get_meshes(
+        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+    ) -> list[CopickMesh]:
+        """Meshes matching the filters across runs, each bound to its run."""
+        return [m for run in self._selected_runs(runs) for m in run.get_meshes(object_name, user_id, session_id)]
+
+    def get_segmentations(
+        self,
+        user_id: Any = None,
+        session_id: Any = None,
+        is_multilabel: bool | None = None,
+        name: Any = None,
+        voxel_size: Any = None,
+        *,
+        runs: Any = None,
+    ) -> list[CopickSegmentation]:
+        """Segmentations matching the filters across runs, each bound to its run."""
+        return [
+            s
+            for run in self._selected_runs(runs)
+            for s in run.get_segmentations(user_id, session_id, is_multilabel, name, voxel_size)
+        ]
+
+    def get_tomograms(self, tomo_type: Any = None, voxel_size: Any = None, *, runs: Any = None) -> list[CopickTomogram]:
+        """Tomograms of the given type(s) and voxel size(s) across runs, each bound to its voxel spacing."""
+        types, sizes = as_filter(tomo_type), as_filter(voxel_size)
+        return [
+            t
+            for run in self._selected_runs(runs)
+            for vs in run.voxel_spacings
+            if matches_voxel_size(vs.voxel_size, sizes)
+            for t in vs.tomograms
+            if matches(t.tomo_type, types)
+        ]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per entity kind, and picks per object and per user."""
+        runs = self.runs
+        picks = [p for r in runs for p in r.picks]
+        per_object: dict[str, int] = {}
+        per_user: dict[str, int] = {}
+        for p in picks:
+            per_object[p.pickable_object_name] = per_object.get(p.pickable_object_name, 0) + 1
+            per_user[p.user_id] = per_user.get(p.user_id, 0) + 1
+        vss = [vs for r in runs for vs in r.voxel_spacings]
+        tomos = [t for vs in vss for t in vs.tomograms]
+        return {
+            "objects": len(self.pickable_objects),
+            "runs": len(runs),
+            "voxel_spacings": len(vss),
+            "tomograms": len(tomos),
+            "features": sum(len(t.features) for t in tomos),
+            "picks": len(picks),
+            "points": sum(len(p.to_numpy()[0]) for p in picks),
+            "meshes": sum(len(r.meshes) for r in runs),
+            "segmentations": sum(len(r.segmentations) for r in runs),
+            "picks_per_object": dict(sorted(per_object.items())),
+            "picks_per_user": dict(sorted(per_user.items())),
+        }
 
     # -- caches -----------------------------------------------------------------------------------------------
 

@@ -47,9 +47,7 @@ class VolumeMixin:
         """
         return self._read_region(str(zarr_group), zyx(x, y, z))
 
-    def set_region(
-        self, data: Any, zarr_group: str = "0", x: slice = _ALL, y: slice = _ALL, z: slice = _ALL
-    ) -> None:
+    def set_region(self, data: Any, zarr_group: str = "0", x: slice = _ALL, y: slice = _ALL, z: slice = _ALL) -> None:
         """Write ``data`` (shaped z, y, x) into a region of the stored volume, in place.
 
         Raises:

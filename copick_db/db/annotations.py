@@ -1,0 +1,252 @@
+"""CopickPicksDB, CopickMeshDB and CopickSegmentationDB: annotations backed by catalog rows.
+
+Pick points live in the catalog row itself; meshes are GLB files and segmentations OME-Zarr stores, written with the
+ordering of :mod:`copick_db.db.bulk`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import trimesh
+from sqlalchemy.engine import Row
+
+from copick_db.catalog import point_codec
+from copick_db.catalog.tables import MeshRow, PicksRow, SegmentationRow
+from copick_db.db import bulk
+from copick_db.db.stored import StoredVolume, now, to_datetime
+from copick_db.models.annotations import CopickMesh, CopickPicks, CopickSegmentation
+from copick_db.models.meta import CopickMeshMeta, CopickPicksFile, CopickSegmentationMeta
+from copick_db.models.point_arrays import PointArrays
+from copick_db.storage import glb, zarr_io
+
+if TYPE_CHECKING:
+    from copick_db.db.root import CopickRootDB
+    from copick_db.db.run import CopickRunDB
+
+#: Marks a pick set whose meta model has not been built from its row yet.
+_PENDING: Any = CopickPicksFile.model_construct(pickable_object_name="")
+
+PICKS_COLUMNS = (
+    "id", "object_name", "user_id", "session_id", "trust_orientation", "voxel_spacing", "unit", "created", "modified",
+    "read_only",
+)  # fmt: skip
+MESH_COLUMNS = (
+    "id", "object_name", "user_id", "session_id", "root_id", "path", "created", "modified", "read_only"
+)  # fmt: skip
+SEGMENTATION_COLUMNS = (
+    "id", "voxel_size", "user_id", "session_id", "name", "is_multilabel", "root_id", "path", "created", "modified",
+    "read_only",
+)  # fmt: skip
+
+
+class CopickPicksDB(CopickPicks):
+    """A pick set whose points are stored in its catalog row."""
+
+    run: CopickRunDB
+    _row_id: int | None = None
+
+    _row: Any = None
+    _meta: CopickPicksFile | None = None
+
+    @classmethod
+    def from_row(cls, run: CopickRunDB, row: Row) -> CopickPicksDB:
+        """Build a pick set from a ``picks`` row (:data:`PICKS_COLUMNS`, plus the point columns if preloaded).
+
+        The meta model is built only when asked for: cross-run queries return tens of thousands of pick sets.
+        """
+        picks = cls(run, file=_PENDING, read_only=bool(row.read_only))
+        picks._row = row
+        picks._row_id = row.id
+        if "locations" in row._fields:
+            picks._arrays = point_codec.decode(row)
+        return picks
+
+    @property
+    def meta(self) -> CopickPicksFile:
+        """The pick set's metadata (a CopickPicksFile)."""
+        meta = self._meta
+        if meta is _PENDING or meta is None:
+            row = self._row
+            meta = self._meta = CopickPicksFile.model_construct(
+                pickable_object_name=row.object_name,
+                user_id=row.user_id,
+                session_id=row.session_id,
+                run_name=self.run.name,
+                voxel_spacing=row.voxel_spacing,
+                unit=row.unit,
+                points=self._points,
+                trust_orientation=None if row.trust_orientation is None else bool(row.trust_orientation),
+                created=to_datetime(row.created),
+                modified=to_datetime(row.modified),
+            )
+        return meta
+
+    @meta.setter
+    def meta(self, value: CopickPicksFile) -> None:
+        self._meta = value
+
+    @property
+    def pickable_object_name(self) -> str:
+        """The picked object's name."""
+        meta = self._meta
+        return self._row.object_name if meta is _PENDING else meta.pickable_object_name
+
+    @property
+    def user_id(self) -> str | None:
+        """The owner."""
+        meta = self._meta
+        return self._row.user_id if meta is _PENDING else (meta.user_id or self.config.user_id)
+
+    @property
+    def session_id(self) -> str | None:
+        """The session."""
+        meta = self._meta
+        return self._row.session_id if meta is _PENDING else (meta.session_id or self.config.session_id)
+
+    @property
+    def _catalog(self) -> Any:
+        return self.run.root.catalog
+
+    def _load_arrays(self) -> PointArrays:
+        row = self._catalog.rows(PicksRow, {"id": self._row_id}, columns=point_codec.POINT_COLUMNS)
+        if not row:
+            raise FileNotFoundError(f"{self!r} no longer exists in the catalog; it was deleted.")
+        return point_codec.decode(row[0])
+
+    def _store_arrays(self, arrays: PointArrays) -> None:
+        values = {**point_codec.encode(arrays), "modified": now(), "trust_orientation": self.meta.trust_orientation}
+        self._catalog.update(PicksRow, self._row_id, values)
+
+    def delete(self) -> None:
+        """Delete the pick set.
+
+        Raises:
+            PermissionError: The pick set is read-only.
+        """
+        self._check_writable("delete picks")
+        self._catalog.delete(PicksRow, self._row_id)
+        self.run._forget(self)
+
+
+class CopickMeshDB(CopickMesh):
+    """A mesh whose row locates its GLB file."""
+
+    run: CopickRunDB
+    _row_id: int | None = None
+    _root_id: int
+    _rel_path: str
+
+    @classmethod
+    def from_row(cls, run: CopickRunDB, row: Row) -> CopickMeshDB:
+        """Build a mesh from a ``mesh`` row (:data:`MESH_COLUMNS`)."""
+        meta = CopickMeshMeta(
+            pickable_object_name=row.object_name,
+            user_id=row.user_id,
+            session_id=row.session_id,
+            created=to_datetime(row.created),
+            modified=to_datetime(row.modified),
+        )
+        mesh = cls(run, meta, read_only=bool(row.read_only))
+        mesh._row_id = row.id
+        mesh._root_id, mesh._rel_path = row.root_id, row.path
+        return mesh
+
+    @property
+    def path(self) -> Path:
+        """The GLB file."""
+        return self.run.root.data.resolve(self._root_id, self._rel_path)
+
+    def _coerce_mesh(self, value: Any) -> trimesh.Trimesh:
+        return glb.as_trimesh(value)
+
+    def _load(self) -> trimesh.Trimesh:
+        return glb.read_glb(self.path)
+
+    def _store(self) -> None:
+        mesh = self._mesh
+        vertices, faces = glb.mesh_counts(mesh)
+        catalog = self.run.root.catalog
+
+        def record(conn: Any) -> None:
+            values = {"vertex_count": vertices, "face_count": faces, "modified": now()}
+            catalog.update(MeshRow, self._row_id, values, conn=conn)
+
+        bulk.write_then_commit(catalog, self.path, lambda tmp: glb.write_glb(tmp, mesh), record)
+
+    def delete(self) -> None:
+        """Delete the mesh and its GLB file.
+
+        Raises:
+            PermissionError: The mesh is read-only.
+        """
+        self._check_writable("delete a mesh")
+        target = self.path
+        self.run.root.catalog.delete(MeshRow, self._row_id)
+        bulk.remove_data([target])
+        self.run._forget(self)
+
+
+class CopickSegmentationDB(StoredVolume, CopickSegmentation):
+    """A segmentation whose row locates its OME-Zarr store."""
+
+    run: CopickRunDB
+    _row_id: int | None = None
+
+    @classmethod
+    def from_row(cls, run: CopickRunDB, row: Row) -> CopickSegmentationDB:
+        """Build a segmentation from a ``segmentation`` row (:data:`SEGMENTATION_COLUMNS`)."""
+        meta = CopickSegmentationMeta(
+            name=row.name,
+            user_id=row.user_id,
+            session_id=row.session_id,
+            voxel_size=row.voxel_size,
+            is_multilabel=bool(row.is_multilabel),
+            created=to_datetime(row.created),
+            modified=to_datetime(row.modified),
+        )
+        seg = cls(run, meta, read_only=bool(row.read_only))
+        seg._row_id = row.id
+        seg._locate(row.root_id, row.path)
+        return seg
+
+    @property
+    def _db_root(self) -> CopickRootDB:
+        return self.run.root
+
+    def from_numpy(self, data: np.ndarray, levels: int = 1, dtype: Any = np.uint8) -> None:
+        """Store ``data`` (z, y, x) as an OME-Zarr with nearest-neighbour levels, replacing any previous data.
+
+        Raises:
+            ValueError: ``data`` is not 3-D, or its labels do not fit ``dtype`` (the message names one that does).
+            PermissionError: The segmentation is read-only.
+        """
+        self._check_writable("write segmentation data")
+        volume = np.asarray(data)
+        if volume.ndim != 3:
+            raise ValueError(f"A segmentation must be a 3-D (z, y, x) array; got shape {volume.shape}")
+        catalog = self.run.root.catalog
+        voxel_size = self.voxel_size
+
+        def write(tmp: Any) -> None:
+            zarr_io.write_multiscale(tmp, volume, voxel_size=voxel_size, levels=levels, dtype=dtype, method="nearest")
+
+        def record(conn: Any) -> None:
+            catalog.update(SegmentationRow, self._row_id, {"modified": now()}, conn=conn)
+
+        bulk.write_then_commit(catalog, self.path, write, record)
+        self._forget_arrays()
+
+    def delete(self) -> None:
+        """Delete the segmentation and its data.
+
+        Raises:
+            PermissionError: The segmentation is read-only.
+        """
+        self._check_writable("delete a segmentation")
+        target = self.path
+        self.run.root.catalog.delete(SegmentationRow, self._row_id)
+        bulk.remove_data([target])
+        self.run._forget(self)
