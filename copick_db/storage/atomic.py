@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["find_leftovers", "is_temporary", "remove_path", "staged", "temporary_sibling"]
+__all__ = ["find_leftovers", "is_temporary", "remove_path", "replace_path", "staged", "temporary_sibling"]
 
 _TAG = re.compile(r"[A-Za-z0-9]+")
 _TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9]+-\d+-[0-9a-f]{8,}")
