@@ -217,8 +217,8 @@ def upgrade(catalog: str | os.PathLike, *, backup: bool = True) -> UpgradeReport
         backup_path = None
         if backup and path is not None:
             backup_path = path.with_name(f"{path.stem}.v{before}-backup-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
-            with engine.connect() as conn:
-                conn.exec_driver_sql("VACUUM INTO ?", (str(backup_path),))
+            with engine.connect() as conn:  # VACUUM refuses to run inside a transaction: bypass SQLAlchemy's BEGIN
+                conn.connection.driver_connection.execute("VACUUM INTO ?", (str(backup_path),))
         try:
             schema.upgrade(engine)
         except Exception as exc:
