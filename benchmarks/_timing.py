@@ -32,6 +32,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -385,3 +386,90 @@ def format_ms(seconds: float) -> str:
     if ms >= 10:
         return f"{ms:.1f} ms"
     return f"{ms:.2f} ms"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Results
+# ------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """One row of the results table.
+
+    Attributes:
+        operation: What was measured.
+        target: The target as text ("" when there is none).
+        measured: The headline number as text.
+        details: How it was measured, and secondary numbers.
+        passed: Whether the target was met (None when there is no target).
+        miss: By how much the target was missed, as text.
+        profile: cProfile's top entries when the target was missed (or ``--profile``).
+    """
+
+    operation: str
+    target: str
+    measured: str
+    details: str
+    passed: bool | None
+    miss: str = ""
+    profile: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """``pass``, ``MISS (by …)`` or ``–``."""
+        if self.passed is None:
+            return "–"
+        return "pass" if self.passed else f"**MISS** ({self.miss})"
+
+
+def over(measured: float, target: float) -> str:
+    """How far ``measured`` exceeds ``target``, in words."""
+    return f"{measured / target:.2f}× the target, +{(measured / target - 1) * 100:.0f} %"
+
+
+def print_table(results: list[Result], title: str) -> None:
+    """Print the results as a rich table."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in ("operation", "target", "measured", "result", "details"):
+        table.add_column(name, overflow="fold")
+    for r in results:
+        verdict = "[green]pass[/green]" if r.passed else ("–" if r.passed is None else f"[red]MISS[/red] ({r.miss})")
+        table.add_row(escape(r.operation), r.target or "–", r.measured, verdict, escape(r.details))
+    console = Console(width=max(160, Console().width))
+    console.print(table)
+    for r in results:
+        if r.profile:
+            console.rule(f"cProfile: {escape(r.operation)}")
+            print(r.profile)
+
+
+def section_markdown(
+    results: list[Result], info: dict[str, str], *, quick: bool, seconds: float, heading: str, script: str
+) -> str:
+    """A benchmark's section of the performance document: when and where it ran, the table, and any misses."""
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    mode = "`--quick` (fewer repetitions)" if quick else "full"
+    rows = [[r.operation, r.target or "–", r.measured, r.verdict, r.details] for r in results]
+    lines = [
+        f"## {heading}",
+        "",
+        f"Measured {stamp} by `{script}` ({mode} mode, {seconds:.0f} s) on {info['cpu']} "
+        f"({info['cores']}), {info['ram']} RAM; {versions_line(info)}. 1-minute load average "
+        f"{info['load']} (other work on the machine shows up as spread, so the medians are what count).",
+        "",
+        markdown_table(["Operation", "Target", "Measured (median)", "Result", "How"], rows),
+    ]
+    misses = [r for r in results if r.passed is False]
+    if misses:
+        lines += ["", "**Missed targets.** " + " ".join(f"{r.operation}: {r.measured} ({r.miss})." for r in misses)]
+        for r in misses:
+            top = "\n".join(r.profile.strip().splitlines()[:40])
+            lines += ["", f"<details><summary>cProfile of {r.operation}</summary>", "", "```", top, "```", "</details>"]
+    else:
+        lines += ["", "Every target is met."]
+    return "\n".join(lines)

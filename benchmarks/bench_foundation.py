@@ -23,32 +23,34 @@ import random
 import shutil
 import sys
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import zarr
 from _timing import (
     REPO,
+    Result,
     column,
     format_ms,
     fresh_process,
     interleave,
     machine_info,
-    markdown_table,
+    over,
     paired_ratios,
     peak_rss_mb,
+    print_table,
     profile,
     repeat,
     replace_section,
-    versions_line,
+    section_markdown,
 )
 
 import copick_db
 from copick_db.demo import synthetic_tomogram
 
 SECTION = "foundation"
+HEADING = "Foundation: runs, run lookup, region reads"
+SCRIPT = "benchmarks/bench_foundation.py"
 N_RUNS = 10_000
 REGION = 64
 TOMO_EDGE = 256
@@ -65,40 +67,6 @@ runs = root.runs
 listed = _time.perf_counter()
 report(import_s=imported - start, open_s=opened - imported, runs_s=listed - opened, n=len(runs))
 """
-
-
-@dataclass
-class Result:
-    """One row of the results table.
-
-    Attributes:
-        operation: What was measured.
-        target: The target as text ("" when there is none).
-        measured: The headline number as text.
-        details: How it was measured, and secondary numbers.
-        passed: Whether the target was met (None when there is no target).
-        miss: By how much the target was missed, as text.
-        profile: cProfile's top entries when the target was missed (or ``--profile``).
-    """
-
-    operation: str
-    target: str
-    measured: str
-    details: str
-    passed: bool | None
-    miss: str = ""
-    profile: str = ""
-
-    @property
-    def verdict(self) -> str:
-        """``pass``, ``MISS (by …)`` or ``–``."""
-        if self.passed is None:
-            return "–"
-        return "pass" if self.passed else f"**MISS** ({self.miss})"
-
-
-def _over(measured: float, target: float) -> str:
-    return f"{measured / target:.2f}× the target, +{(measured / target - 1) * 100:.0f} %"
 
 
 def _names(n: int) -> list[str]:
@@ -143,7 +111,7 @@ def bench_create_runs(workdir: Path, reps: int, want_profile: bool) -> tuple[Res
             f"best {samples.best:.2f} s, worst {samples.worst:.2f} s of {samples.n}"
         ),
         passed=passed,
-        miss="" if passed else _over(samples.median, target),
+        miss="" if passed else over(samples.median, target),
     )
     if want_profile or not passed:
         scratch = workdir / "profile-runs.sqlite"
@@ -179,7 +147,7 @@ def bench_list_runs(catalog: Path, reps: int, want_profile: bool) -> list[Result
             f"child peak RSS {rss.median:.0f} MiB"
         ),
         passed=passed,
-        miss="" if passed else _over(runs_s.median, target),
+        miss="" if passed else over(runs_s.median, target),
     )
     opened = Result(
         operation="`copick_db.open(catalog)`, fresh process",
@@ -227,7 +195,7 @@ def bench_get_run(catalog: Path, reps: int, want_profile: bool) -> Result:
             f"p90 {format_ms(samples.quantile(0.9))}, best {format_ms(samples.best)}"
         ),
         passed=passed,
-        miss="" if passed else _over(samples.median, target),
+        miss="" if passed else over(samples.median, target),
     )
     if want_profile or not passed:
         roots = [copick_db.open(catalog, read_only=True) for _ in range(200)]
@@ -326,51 +294,6 @@ def bench_region(workdir: Path, reps: int, want_profile: bool) -> list[Result]:
 # ------------------------------------------------------------------------------------------------------------------
 
 
-def print_table(results: list[Result]) -> None:
-    """Print the results as a rich table."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title="copick_db foundation benchmarks")
-    for name in ("operation", "target", "measured", "result", "details"):
-        table.add_column(name, overflow="fold")
-    for r in results:
-        verdict = "[green]pass[/green]" if r.passed else ("–" if r.passed is None else f"[red]MISS[/red] ({r.miss})")
-        table.add_row(escape(r.operation), r.target or "–", r.measured, verdict, escape(r.details))
-    console = Console(width=max(160, Console().width))
-    console.print(table)
-    for r in results:
-        if r.profile:
-            console.rule(f"cProfile: {escape(r.operation)}")
-            print(r.profile)
-
-
-def section_markdown(results: list[Result], info: dict[str, str], args: argparse.Namespace, seconds: float) -> str:
-    """The ``foundation`` section of the performance document."""
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    mode = "`--quick` (fewer repetitions)" if args.quick else "full"
-    rows = [[r.operation, r.target or "–", r.measured, r.verdict, r.details] for r in results]
-    lines = [
-        "## Foundation: runs, run lookup, region reads",
-        "",
-        f"Measured {stamp} by `benchmarks/bench_foundation.py` ({mode} mode, {seconds:.0f} s) on {info['cpu']} "
-        f"({info['cores']}), {info['ram']} RAM; {versions_line(info)}. 1-minute load average "
-        f"{info['load']} (other work on the machine shows up as spread, so the medians are what count).",
-        "",
-        markdown_table(["Operation", "Target", "Measured (median)", "Result", "How"], rows),
-    ]
-    misses = [r for r in results if r.passed is False]
-    if misses:
-        lines += ["", "**Missed targets.** " + " ".join(f"{r.operation}: {r.measured} ({r.miss})." for r in misses)]
-        for r in misses:
-            top = "\n".join(r.profile.strip().splitlines()[:40])
-            lines += ["", f"<details><summary>cProfile of {r.operation}</summary>", "", "```", top, "```", "</details>"]
-    else:
-        lines += ["", "Every target is met."]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the foundation benchmarks, print the table and write it into docs/performance.md.
 
@@ -409,10 +332,11 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(args.workdir, ignore_errors=True)
     seconds = time.perf_counter() - start
     info["load"] = f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
-    print_table(results)
+    print_table(results, "copick_db foundation benchmarks")
     print(f"benchmark process peak RSS {peak_rss_mb():.0f} MiB; {seconds:.0f} s in all; load {info['load']}")
     if not args.no_write:
-        replace_section(SECTION, section_markdown(results, info, args, seconds), machine=info)
+        body = section_markdown(results, info, quick=args.quick, seconds=seconds, heading=HEADING, script=SCRIPT)
+        replace_section(SECTION, body, machine=info)
         print(f"wrote the {SECTION!r} section of {REPO / 'docs' / 'performance.md'}")
     return 0 if all(r.passed is not False for r in results) else 1
 

@@ -1,7 +1,7 @@
 """Pick points as catalog columns: compact little-endian arrays, one row per pick set.
 
 Identity transforms, zero instance ids and 1.0 scores (what nearly every pick set holds) are not stored at all, so a
-typical set costs 24 bytes per point.
+typical set costs 24 bytes per point. A set in which no point has a score stores an empty ``scores`` blob.
 """
 
 from __future__ import annotations
@@ -45,7 +45,10 @@ def encode(arrays: PointArrays) -> dict[str, Any]:
     if arrays.instance_id_null is not None and arrays.instance_id_null.any():
         values["instance_id_null"] = arrays.instance_id_null.astype(np.uint8).tobytes()
     scores = arrays.scores
-    if not (scores == 1.0).all():  # NaN != 1.0, so a null score is always stored
+    nulls = np.isnan(scores)
+    if n and nulls.all():
+        values["scores"] = b""  # no point has a score (a bare from_numpy): nothing to store, and cheap to decode
+    elif not (scores == 1.0).all():  # NaN != 1.0, so a partly null set is stored in full
         values["scores"] = scores.astype(_F8, copy=False).tobytes()
     return values
 
@@ -63,4 +66,6 @@ def decode(row: Any) -> PointArrays:
     nulls = np.frombuffer(row.instance_id_null, dtype=np.uint8).astype(bool) if row.instance_id_null else None
     if row.scores is None:
         return PointArrays(locations, transforms, ids, nulls, np.ones(n), no_null_scores=True)
+    if row.scores == b"":
+        return PointArrays(locations, transforms, ids, nulls, np.full(n, np.nan), no_null_scores=n == 0)
     return PointArrays(locations, transforms, ids, nulls, np.frombuffer(row.scores, dtype=_F8))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select
@@ -57,7 +58,7 @@ def across_runs(
         stmt = stmt.where(_run.c.name.in_(list(run_names)))
     rows = fetch_all(conn, stmt)
     # Sorted here, not in SQL: SQLite would sort the point blobs through a temporary B-tree.
-    rows.sort(key=lambda r: (r.run__name, *(getattr(r, c) for c in order_by)))
+    rows.sort(key=attrgetter("run__name", *order_by))
     return rows
 
 
