@@ -2,10 +2,16 @@
 
 Filters are equality or IN over indexed columns (``where={"run_id": 3, "user_id": ("a", "b")}``), so every getter
 is one indexed query. Unique violations become DuplicateEntityError, a vanished parent NotFoundError.
+
+Every other database error leaves this module as one of copick_db's errors with a message that says what to do
+(:func:`database_error`): a damaged file is a CatalogError, a full disk an ``OSError`` (``ENOSPC``), a read-only
+file a ReadOnlyError, a lock held too long a CatalogError, never a raw SQLAlchemy or sqlite3 traceback.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,12 +23,19 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, Select, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from copick_db.catalog import schema
-from copick_db.catalog.engine import database_path, make_engine, read_connection, to_url, write_transaction
+from copick_db.catalog.engine import (
+    BUSY_TIMEOUT_MS,
+    database_path,
+    make_engine,
+    read_connection,
+    to_url,
+    write_transaction,
+)
 from copick_db.catalog.tables import CatalogTable
-from copick_db.errors import DuplicateEntityError, NotACatalogError, NotFoundError
+from copick_db.errors import CatalogError, DuplicateEntityError, NotACatalogError, NotFoundError, ReadOnlyError
 
 Where = dict[str, Any]
 
@@ -62,9 +75,15 @@ class Catalog:
     def open(cls, catalog: str | Path, *, read_only: bool = False) -> Catalog:
         """Open an existing catalog after checking, without writing anything, that its schema is current.
 
+        A WAL catalog in a directory this process cannot write to (a read-only share, someone else's project) is
+        opened read-only in SQLite's immutable mode: SQLite cannot create the ``-shm`` file it needs to coordinate
+        with writers there, and none can be writing (no ``-wal`` file exists).
+
         Raises:
             FileNotFoundError: No catalog file at that path.
-            NotACatalogError: The file is not a copick_db catalog.
+            NotACatalogError: The file is not a copick_db catalog, or is damaged.
+            ReadOnlyError: The catalog's directory is read-only and ``read_only`` is False.
+            CatalogError: A read-only open is impossible (uncommitted changes in a ``-wal`` file nobody can apply).
             SchemaTooNewError, SchemaOutdatedError: The schema version differs from this release's.
         """
         url = to_url(catalog)
@@ -75,11 +94,20 @@ class Catalog:
                     f"No catalog at {path}. Create one with copick_db.create() or `copick-db create`, "
                     "or import a copick project with `copick-db import`."
                 )
-            _probe_version(path)  # read-only: a foreign file must stay byte-for-byte unchanged
-        engine = make_engine(url, read_only=read_only)
+            immutable = _needs_immutable(path, read_only)
+            _probe_version(path, immutable)  # read-only: a foreign file must stay byte-for-byte unchanged
+        else:
+            immutable = False
+        engine = make_engine(url, read_only=read_only, immutable=immutable)
         try:
             with read_connection(engine) as conn:
                 schema.check_version(conn, str(path or url))
+        except (DBAPIError, sqlite3.DatabaseError) as exc:
+            engine.dispose()
+            translated = database_error(exc, str(path or url))
+            if translated is exc:
+                raise
+            raise translated from exc
         except BaseException:
             engine.dispose()
             raise
@@ -97,6 +125,12 @@ class Catalog:
             if schema.has_tables(engine):
                 raise FileExistsError(f"{path or url} already holds tables; pass overwrite=True to replace it.")
             schema.upgrade(engine)
+        except (DBAPIError, sqlite3.DatabaseError) as exc:
+            engine.dispose()
+            translated = database_error(exc, str(path or url))
+            if translated is exc:
+                raise
+            raise translated from exc
         except BaseException:
             engine.dispose()
             raise
@@ -122,12 +156,23 @@ class Catalog:
                 yield conn
         except IntegrityError as exc:
             raise _integrity_error(exc) from None
+        except (DBAPIError, sqlite3.DatabaseError, OverflowError) as exc:
+            translated = database_error(exc, self.where)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A connection for a group of reads."""
-        with read_connection(self.engine) as conn:
-            yield conn
+        try:
+            with read_connection(self.engine) as conn:
+                yield conn
+        except (DBAPIError, sqlite3.DatabaseError, OverflowError) as exc:
+            translated = database_error(exc, self.where)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     # -- rows -------------------------------------------------------------------------------------------------
 
@@ -153,7 +198,7 @@ class Catalog:
             return []
         if conn is not None:
             return _fetch(conn, sql, args)
-        with read_connection(self.engine) as c:
+        with self.reading() as c:
             return _fetch(c, sql, args)
 
     def first(self, table: type[CatalogTable], where: Where, *, conn: Connection | None = None) -> Any:
@@ -164,7 +209,7 @@ class Catalog:
     def count(self, table: type[CatalogTable], where: Where | None = None) -> int:
         """How many rows match ``where``."""
         t = table.__table__
-        with read_connection(self.engine) as conn:
+        with self.reading() as conn:
             return conn.execute(select(func.count()).select_from(t).where(*conditions(t, where))).scalar_one()
 
     def insert(self, table: type[CatalogTable], values: dict[str, Any], *, conn: Connection | None = None) -> int:
@@ -193,15 +238,21 @@ class Catalog:
                 raise _integrity_error(exc) from None
 
     def update(
-        self, table: type[CatalogTable], row_id: int, values: dict[str, Any], *, conn: Connection | None = None
+        self,
+        table: type[CatalogTable],
+        row_id: int,
+        values: dict[str, Any],
+        *,
+        conn: Connection | None = None,
+        identity: Where | None = None,
     ) -> None:
-        """Update one row by id.
+        """Update one row by id (and, if given, only while it still has ``identity``, as :meth:`delete`).
 
         Raises:
             NotFoundError: The row no longer exists (deleted by someone else).
         """
         t = table.__table__
-        stmt = update(t).where(t.c.id == row_id).values(**values)
+        stmt = update(t).where(t.c.id == row_id, *conditions(t, identity)).values(**values)
         if conn is not None:
             result = conn.execute(stmt)
         else:
@@ -210,10 +261,21 @@ class Catalog:
         if result.rowcount == 0:
             raise NotFoundError(f"{t.name} {row_id} no longer exists in {self.where}; it was deleted meanwhile.")
 
-    def delete(self, table: type[CatalogTable], row_id: int, *, conn: Connection | None = None) -> bool:
-        """Delete one row by id (its children cascade); return whether it existed."""
+    def delete(
+        self,
+        table: type[CatalogTable],
+        row_id: int,
+        *,
+        conn: Connection | None = None,
+        identity: Where | None = None,
+    ) -> bool:
+        """Delete one row by id (its children cascade); return whether it existed.
+
+        ``identity`` adds conditions the row must also meet (e.g. its name): SQLite reuses the id of a deleted last
+        row, so an object that outlived its row must not delete whichever row took its id since.
+        """
         t = table.__table__
-        stmt = delete(t).where(t.c.id == row_id)
+        stmt = delete(t).where(t.c.id == row_id, *conditions(t, identity))
         if conn is not None:
             return conn.execute(stmt).rowcount > 0
         with self.writing() as c:
@@ -294,20 +356,118 @@ def _integrity_error(exc: IntegrityError) -> Exception:
     return exc
 
 
-def _probe_version(path: Path) -> None:
-    """Check that a file is a copick_db catalog without writing to it (no WAL switch, no journal)."""
+def database_error(exc: BaseException, where: str) -> BaseException:
+    """copick_db's error for a database error raised by SQLAlchemy or sqlite3 (``exc`` itself if none fits).
+
+    Args:
+        exc: The error (a ``sqlalchemy.exc.DBAPIError``, a ``sqlite3.DatabaseError``, or the ``OverflowError`` of an
+            integer beyond SQLite's 64 bits, which becomes a ValueError).
+        where: How to name the catalog in the message.
+
+    Returns:
+        A CatalogError (damaged file, lock held too long, other database errors), an ``OSError`` (full disk,
+        I/O error), a ReadOnlyError (read-only file or directory), DuplicateEntityError / NotFoundError (constraint
+        violations), or ``exc`` unchanged for programming errors (a bug in copick_db, not a problem of the file).
+    """
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(orig, OverflowError) and "SQLite INTEGER" in str(orig):
+        return ValueError(f"A number is too large to be stored in or looked up in the catalog {where}: {orig}.")
+    if not isinstance(orig, sqlite3.DatabaseError) or isinstance(orig, sqlite3.ProgrammingError):
+        return exc
+    message = str(orig)
+    name = getattr(orig, "sqlite_errorname", "") or ""
+    lowered = message.lower()
+    if isinstance(orig, sqlite3.IntegrityError):
+        return _integrity_message(message)
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in lowered:
+        return CatalogError(
+            f"{where} stayed locked by another process for more than {BUSY_TIMEOUT_MS // 1000} s ({message}). "
+            "Another copick_db process may be stuck in a long write, or a tool holds the file open; retry later."
+        )
+    if name == "SQLITE_FULL" or "disk is full" in lowered:
+        return OSError(
+            errno.ENOSPC,
+            f"No space left on the device holding the catalog {where}; the change was rolled back and nothing is "
+            "lost. Free some space and retry",
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly database" in lowered:
+        return ReadOnlyError(
+            f"{where} cannot be written: the file or its directory is read-only ({message}). Open it with "
+            "read_only=True to read it, or make it and its directory writable."
+        )
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in lowered:
+        return CatalogError(
+            f"{where} cannot be opened ({message}). Check that it exists and that its directory is writable: "
+            "SQLite keeps its -wal and -shm files beside the catalog."
+        )
+    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in lowered or "not a database" in lowered:
+        return CatalogError(
+            f"{where} is damaged ({message}). Restore it from a backup (`copick-db upgrade` keeps "
+            "<name>.v<N>-backup-<time>.sqlite copies), or re-import the project with `copick-db import`."
+        )
+    if name.startswith("SQLITE_IOERR") or "i/o error" in lowered:
+        return OSError(errno.EIO, f"Reading or writing the catalog {where} failed with an I/O error ({message})")
+    return CatalogError(f"The catalog {where} reported a database error: {message}")
+
+
+def _integrity_message(message: str) -> Exception:
+    if "UNIQUE" in message:
+        return DuplicateEntityError(f"An entity with the same identity already exists ({message}).")
+    if "FOREIGN KEY" in message:
+        return NotFoundError("The parent entity no longer exists; it was deleted meanwhile. Refresh and retry.")
+    return CatalogError(f"The catalog refused the change: {message}")
+
+
+def _needs_immutable(path: Path, read_only: bool) -> bool:
+    """Whether ``path`` must be opened in SQLite's immutable mode (a read-only open of a WAL catalog whose directory
+    cannot take the ``-shm`` and ``-wal`` files SQLite needs).
+
+    Raises:
+        ReadOnlyError: The directory is read-only and the open is not.
+        CatalogError: A ``-wal`` file holds changes that cannot be applied (its directory is read-only).
+    """
+    if os.access(path.parent, os.W_OK):
+        return False
+    if not read_only:
+        raise ReadOnlyError(
+            f"{path} is in a directory this process cannot write to ({path.parent}); SQLite needs to create its "
+            "-wal and -shm files there to write. Open it with read_only=True (copick-db commands that only read do)."
+        )
+    if not _is_wal(path):
+        return False
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    if wal.exists() and shm.exists():
+        return False  # SQLite reads through existing -wal/-shm files
+    if wal.exists() and wal.stat().st_size > 0:
+        raise CatalogError(
+            f"{path} has changes in {wal.name} that were never merged into it, and its directory is read-only, so "
+            "they cannot be read. Open it once where its directory is writable (read_only=False) to merge them."
+        )
+    return True
+
+
+def _is_wal(path: Path) -> bool:
+    """Whether a SQLite file's header says it is in WAL mode (file format versions 2)."""
     try:
-        con = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True)
+        with open(path, "rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[:16] == b"SQLite format 3\x00" and header[18] == 2
+
+
+def _probe_version(path: Path, immutable: bool = False) -> None:
+    """Check that a file is a copick_db catalog without writing to it (no WAL switch, no journal)."""
+    uri = f"file:{quote(str(path.absolute()))}?mode=ro" + ("&immutable=1" if immutable else "")
+    try:
+        con = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
         raise NotACatalogError(f"{path} cannot be opened as a catalog: {exc}") from None
     try:
         row = con.execute("SELECT version_num FROM alembic_version").fetchone()
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
-        raise NotACatalogError(
-            f"{path} is not a copick_db catalog ({exc}). Create one with copick_db.create() "
-            "or import a copick project with copick_db.import_filesystem()."
-        ) from None
+        raise _probe_error(path, exc) from None
     finally:
         con.close()
     # Everything that can reject the file is decided here, before an engine (which switches the journal to WAL, a
@@ -317,6 +477,27 @@ def _probe_version(path: Path) -> None:
         missing = ", ".join(sorted(_CORE_TABLES - tables))
         raise NotACatalogError(f"{path} is not a copick_db catalog: it has no {missing} table.")
     schema.compare_version(version, str(path))
+
+
+def _probe_error(path: Path, exc: sqlite3.DatabaseError) -> Exception:
+    """The error for a file that failed the version probe: damaged, unopenable, or simply not a catalog."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    message = str(exc)
+    if name == "SQLITE_CORRUPT" or "malformed" in message:
+        return NotACatalogError(
+            f"{path} is damaged ({message}): it is a SQLite database whose contents are cut short or overwritten. "
+            "Restore it from a backup (`copick-db upgrade` keeps <name>.v<N>-backup-<time>.sqlite copies), or "
+            "re-import the project with `copick-db import`."
+        )
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in message:
+        return CatalogError(
+            f"{path} cannot be opened ({message}). Check that it is readable and that its directory is writable, or "
+            "open it with read_only=True."
+        )
+    return NotACatalogError(
+        f"{path} is not a copick_db catalog ({message}). Create one with copick_db.create() "
+        "or import a copick project with copick_db.import_filesystem()."
+    )
 
 
 #: Tables every copick_db catalog has had since schema version 1.

@@ -13,6 +13,7 @@ from copick_db.catalog.catalog import conditions, fetch_all
 from copick_db.catalog.tables import (
     CatalogTable,
     FeaturesRow,
+    FilamentsRow,
     MeshRow,
     PickableObjectRow,
     PicksRow,
@@ -25,7 +26,7 @@ from copick_db.catalog.tables import (
 _vs = VoxelSpacingRow.__table__
 _tomo = TomogramRow.__table__
 _feat = FeaturesRow.__table__
-_ANNOTATIONS = (PicksRow.__table__, MeshRow.__table__, SegmentationRow.__table__)
+_ANNOTATIONS = (PicksRow.__table__, MeshRow.__table__, SegmentationRow.__table__, FilamentsRow.__table__)
 _run = RunRow.__table__
 
 #: Run columns joined into cross-run results, labelled ``run__<column>``.
@@ -158,3 +159,17 @@ def data_under_tomogram(conn: Connection, tomogram_id: int) -> list[tuple[int, s
     tomo = select(_tomo.c.root_id, _tomo.c.path).where(_tomo.c.id == tomogram_id)
     feats = select(_feat.c.root_id, _feat.c.path).where(_feat.c.tomogram_id == tomogram_id)
     return [tuple(r) for r in conn.execute(tomo.union_all(feats))]
+
+
+# -- filaments (copick 1.31) ---------------------------------------------------------------------------------------
+
+
+def filament_stats(conn: Connection) -> dict[str, int]:
+    """How many filament sets (``filaments``, as ``run.filaments`` counts them), polylines and points there are."""
+    t = FilamentsRow.__table__
+    sets, filaments, points = conn.execute(
+        select(
+            func.count(), func.coalesce(func.sum(t.c.filament_count), 0), func.coalesce(func.sum(t.c.point_count), 0)
+        )
+    ).one()
+    return {"filaments": int(sets), "filament_polylines": int(filaments), "filament_points": int(points)}

@@ -7,6 +7,9 @@ can name both versions. Opening never migrates: an older catalog is upgraded onl
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
@@ -16,7 +19,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from copick_db.errors import CatalogError, NotACatalogError, SchemaOutdatedError, SchemaTooNewError
 
 #: The schema version this release reads and writes: the number of the newest migration in ``migrations/versions``.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 
 def migrations_dir() -> Path:
@@ -95,6 +98,18 @@ def compare_version(version: int, where: str) -> int:
     return version
 
 
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Silence alembic's INFO chatter ("Context impl SQLiteImpl…") where an application logs at INFO."""
+    logger = logging.getLogger("alembic")
+    previous = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate a catalog to ``revision`` in one transaction (a failed migration changes nothing).
 
@@ -104,7 +119,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     sqlite = engine.dialect.name == "sqlite"
-    with engine.connect() as conn:
+    with _quiet_alembic(), engine.connect() as conn:
         # PRAGMA foreign_keys is ignored inside a transaction, so it goes to the driver before SQLAlchemy begins one.
         raw = conn.connection.driver_connection if sqlite else None
         if raw is not None:

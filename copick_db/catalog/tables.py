@@ -10,7 +10,7 @@ models finds no difference.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, MetaData, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -210,14 +210,25 @@ class MeshRow(CatalogTable, table=True):
 
 
 class SegmentationRow(CatalogTable, table=True):
-    """A segmentation: its identity, and where its OME-Zarr store is."""
+    """A segmentation: its identity (the type is part of it), and where its OME-Zarr store is.
+
+    At most one of ``is_multilabel``, ``is_instance`` and ``is_panoptic`` is set; none means binary.
+    """
 
     __tablename__ = "segmentation"
     __table_args__ = (
-        UniqueConstraint("run_id", "voxel_key", "user_id", "session_id", "name", "is_multilabel"),
+        UniqueConstraint(
+            "run_id", "voxel_key", "user_id", "session_id", "name", "is_multilabel", "is_instance", "is_panoptic"
+        ),
+        CheckConstraint(
+            "NOT (is_multilabel AND is_instance) AND NOT (is_multilabel AND is_panoptic) "
+            "AND NOT (is_instance AND is_panoptic)",
+            name="one_type",
+        ),
         Index(None, "name", "user_id", "session_id"),
         Index(None, "user_id", "session_id"),
         Index(None, "voxel_key"),
+        Index(None, "is_multilabel", "is_instance", "is_panoptic"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -228,6 +239,8 @@ class SegmentationRow(CatalogTable, table=True):
     session_id: str
     name: str
     is_multilabel: bool = False
+    is_instance: bool = False
+    is_panoptic: bool = False
     root_id: int = Field(sa_column=_parent("data_root", on_delete="RESTRICT"))
     path: str
     created: float | None = None
@@ -235,5 +248,65 @@ class SegmentationRow(CatalogTable, table=True):
     read_only: bool = False
 
 
+class FilamentsRow(CatalogTable, table=True):
+    """A filament set; its polylines live here as compact little-endian arrays, one row per set.
+
+    ``points`` is float64 (P, 3), every filament's points one after the other; ``offsets`` (int64, K + 1) cuts them
+    into filaments and ``instance_ids`` (int64, K) names them. ``attributes`` is NULL when every filament has the
+    defaults, else a JSON list with, per filament, the fields that differ (``polarity_known``, ``score``,
+    ``radius``, ``metadata``, ``curve``).
+    """
+
+    __tablename__ = "filaments"
+    __table_args__ = (
+        UniqueConstraint("run_id", "object_name", "user_id", "session_id"),
+        Index(None, "object_name", "user_id", "session_id"),
+        Index(None, "user_id", "session_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column=_parent("run"))
+    object_name: str
+    user_id: str
+    session_id: str
+    filament_count: int = 0
+    point_count: int = 0
+    points: bytes = b""
+    offsets: bytes = b""
+    instance_ids: bytes = b""
+    attributes: str | None = None
+    voxel_spacing: float | None = None
+    unit: str = "angstrom"
+    version: int = 1
+    created: float | None = None
+    modified: float | None = None
+    read_only: bool = False
+
+
 #: The catalog's MetaData (what migrations and the autogenerate check compare against).
 metadata = catalog_registry.metadata
+
+
+from sqlalchemy import BigInteger  # noqa: E402  (appended with migration 0004)
+
+
+class ImportSource(CatalogTable, table=True):
+    """A file or zarr store that ``import_filesystem`` read, and the entity row it became.
+
+    ``kind`` names the entity's table (``run``, ``voxel_spacing``, ``tomogram``, ``features``, ``picks``, ``mesh``,
+    ``filaments``, ``segmentation``; ``object_map`` for a pickable object's density map) and ``entity_id`` its row
+    there. ``size`` and ``mtime_ns`` are the source's
+    signature when it was read; a re-import reads a source again only when its signature changed. Runs and voxel
+    spacings (directories) have signature 0.
+    """
+
+    __tablename__ = "import_source"
+    __table_args__ = (UniqueConstraint("root_id", "path"), Index(None, "kind", "entity_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    root_id: int = Field(sa_column=_parent("data_root", on_delete="RESTRICT"))
+    path: str
+    kind: str
+    entity_id: int
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    mtime_ns: int = Field(sa_column=Column(BigInteger, nullable=False))

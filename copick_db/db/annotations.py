@@ -37,8 +37,8 @@ MESH_COLUMNS = (
     "id", "object_name", "user_id", "session_id", "root_id", "path", "created", "modified", "read_only"
 )  # fmt: skip
 SEGMENTATION_COLUMNS = (
-    "id", "voxel_size", "user_id", "session_id", "name", "is_multilabel", "root_id", "path", "created", "modified",
-    "read_only",
+    "id", "voxel_size", "user_id", "session_id", "name", "is_multilabel", "is_instance", "is_panoptic", "root_id",
+    "path", "created", "modified", "read_only",
 )  # fmt: skip
 
 
@@ -127,8 +127,7 @@ class CopickPicksDB(CopickPicks):
             PermissionError: The pick set is read-only.
         """
         self._check_writable("delete picks")
-        self._catalog.delete(PicksRow, self._row_id)
-        self.run._forget(self)
+        _delete_row(self, PicksRow, None)
 
 
 class CopickMeshDB(CopickMesh):
@@ -183,10 +182,7 @@ class CopickMeshDB(CopickMesh):
             PermissionError: The mesh is read-only.
         """
         self._check_writable("delete a mesh")
-        target = self.path
-        self.run.root.catalog.delete(MeshRow, self._row_id)
-        bulk.remove_data([target])
-        self.run._forget(self)
+        _delete_row(self, MeshRow, self.path)
 
 
 class CopickSegmentationDB(StoredVolume, CopickSegmentation):
@@ -204,6 +200,8 @@ class CopickSegmentationDB(StoredVolume, CopickSegmentation):
             session_id=row.session_id,
             voxel_size=row.voxel_size,
             is_multilabel=bool(row.is_multilabel),
+            is_instance=bool(row.is_instance),
+            is_panoptic=bool(row.is_panoptic),
             created=to_datetime(row.created),
             modified=to_datetime(row.modified),
         )
@@ -216,17 +214,24 @@ class CopickSegmentationDB(StoredVolume, CopickSegmentation):
     def _db_root(self) -> CopickRootDB:
         return self.run.root
 
-    def from_numpy(self, data: np.ndarray, levels: int = 1, dtype: Any = np.uint8) -> None:
-        """Store ``data`` (z, y, x) as an OME-Zarr with nearest-neighbour levels, replacing any previous data.
+    def from_numpy(self, data: np.ndarray, levels: int = 1, dtype: Any = None) -> None:
+        """Store ``data`` as an OME-Zarr with nearest-neighbour levels, replacing any previous data.
+
+        Args:
+            data: (z, y, x) labels, or (2, z, y, x) for a panoptic segmentation (``np.stack([labels, ids])``).
+            levels: Pyramid levels (halving the last three axes).
+            dtype: Stored dtype; None means uint8 for binary and multilabel segmentations, and the smallest unsigned
+                type from uint16 up that holds the values for instance and panoptic ones.
 
         Raises:
-            ValueError: ``data`` is not 3-D, or its labels do not fit ``dtype`` (the message names one that does).
+            ValueError: Wrong shape for the type, labels that do not fit ``dtype`` (the message names one that
+                does), or panoptic values without a meaning (unknown label, instance id on background).
             PermissionError: The segmentation is read-only.
         """
         self._check_writable("write segmentation data")
-        volume = np.asarray(data)
-        if volume.ndim != 3:
-            raise ValueError(f"A segmentation must be a 3-D (z, y, x) array; got shape {volume.shape}")
+        volume, dtype = self._checked_volume(data, dtype)
+        # Bad arguments are rejected before any directory is made, so a failed call leaves the data root as it was.
+        volume = zarr_io.prepare_multiscale(volume, voxel_size=self.voxel_size, levels=levels, dtype=dtype)
         catalog = self.run.root.catalog
         voxel_size = self.voxel_size
 
@@ -239,6 +244,10 @@ class CopickSegmentationDB(StoredVolume, CopickSegmentation):
         bulk.write_then_commit(catalog, self.path, write, record)
         self._forget_arrays()
 
+    def _layout(self, zarr_group: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        array = self._array(zarr_group)
+        return tuple(int(n) for n in array.shape), tuple(int(n) for n in array.chunks)
+
     def delete(self) -> None:
         """Delete the segmentation and its data.
 
@@ -246,7 +255,20 @@ class CopickSegmentationDB(StoredVolume, CopickSegmentation):
             PermissionError: The segmentation is read-only.
         """
         self._check_writable("delete a segmentation")
-        target = self.path
-        self.run.root.catalog.delete(SegmentationRow, self._row_id)
-        bulk.remove_data([target])
-        self.run._forget(self)
+        _delete_row(self, SegmentationRow, self.path)
+
+
+def _delete_row(entity: Any, table: type, data: Path | None) -> None:
+    """Delete an annotation's row, then its data unless another process has claimed the path again meanwhile.
+
+    The row must still be this entity's (same run and owner): one deleted elsewhere may have left its id to another.
+    """
+    meta = entity.meta
+    identity = {"run_id": entity.run._row_id, "user_id": entity.user_id, "session_id": entity.session_id}
+    identity["name" if table is SegmentationRow else "object_name"] = (
+        meta.name if table is SegmentationRow else entity.pickable_object_name
+    )
+    catalog = entity.run.root.catalog
+    if catalog.delete(table, entity._row_id, identity=identity) and data is not None:
+        bulk.remove_released(catalog, entity.run.root.data, [data])
+    entity.run._forget(entity)

@@ -155,5 +155,5 @@ class CopickObjectDB(StoredVolume, CopickObject):
         target = self.path
         values = {"map_root_id": None, "map_path": None, "map_voxel_size": None}
         self.root.catalog.update(PickableObjectRow, self._row_id, values)
-        bulk.remove_data([target])
+        bulk.remove_released(self.root.catalog, self.root.data, [target])
         self._root_id, self._rel_path, self._arrays = None, None, None

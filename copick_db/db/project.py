@@ -57,6 +57,7 @@ def create(
 
     Raises:
         FileExistsError: The catalog exists and ``overwrite`` is False.
+        NotADirectoryError: ``data_root`` is an existing file (nothing is created or replaced then).
         ValueError: The config is invalid (e.g. duplicate object names or labels).
 
     Example:
@@ -66,16 +67,18 @@ def create(
     _check_objects(cfg)
     url = to_url(catalog)
     path = database_path(url)
-    if path is not None and path.exists():
-        if not overwrite:
-            raise FileExistsError(f"A catalog already exists at {path}; pass overwrite=True to replace it.")
-        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            leftover.unlink(missing_ok=True)
     if data_root is None:
         if path is None:
             raise ValueError("data_root is required when the catalog is not a file.")
         data_root = path.parent / f"{path.stem}.data"
     data_dir = Path(data_root).expanduser().absolute()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise NotADirectoryError(f"data_root {data_dir} is a file; bulk data needs a directory there (or none yet).")
+    if path is not None and path.exists():
+        if not overwrite:
+            raise FileExistsError(f"A catalog already exists at {path}; pass overwrite=True to replace it.")
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
     try:
         db = Catalog.create(url)
         with db.writing() as conn:
@@ -100,12 +103,12 @@ def create(
                 conn=conn,
             )
         db.close()
+        data_dir.mkdir(parents=True, exist_ok=True)
     except BaseException:
         if path is not None:  # nothing half-made stays behind
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 leftover.unlink(missing_ok=True)
         raise
-    data_dir.mkdir(parents=True, exist_ok=True)
     return open(catalog, user_id=cfg.user_id, session_id=cfg.session_id)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
+from operator import attrgetter
 from typing import Any
 
-from copick_db.catalog import point_codec, queries
+from copick_db.catalog import filament_codec, point_codec, queries
 from copick_db.catalog.catalog import Catalog
 from copick_db.catalog.queries import RUN_FIELDS, VS_FIELDS
-from copick_db.catalog.tables import MeshRow, PickableObjectRow, PicksRow, RunRow, SegmentationRow
+from copick_db.catalog.tables import FilamentsRow, MeshRow, PickableObjectRow, PicksRow, RunRow, SegmentationRow
 from copick_db.db.annotations import (
     MESH_COLUMNS,
     PICKS_COLUMNS,
@@ -19,18 +20,21 @@ from copick_db.db.annotations import (
     CopickSegmentationDB,
 )
 from copick_db.db.data_roots import DataRoots
+from copick_db.db.filaments import FILAMENTS_COLUMNS, CopickFilamentsDB
 from copick_db.db.object import CopickObjectDB, object_values
-from copick_db.db.run import OWNED_ORDER, RUN_COLUMNS, CopickRunDB, owned_where, segmentation_where
+from copick_db.db.run import OWNED_ORDER, RUN_COLUMNS, SEGMENTATION_ORDER, CopickRunDB, owned_where, segmentation_where
 from copick_db.db.stored import gc_paused, now, to_datetime, to_timestamp
 from copick_db.db.tomogram import TOMOGRAM_COLUMNS, CopickTomogramDB
 from copick_db.db.voxel_spacing import CopickVoxelSpacingDB
 from copick_db.models.entity import as_filter, matches_voxel_size
 from copick_db.models.meta import CopickRunMeta
 from copick_db.models.root import CopickRoot
+from copick_db.models.run import segmentation_filters
 from copick_db.models.values import CopickConfig, PickableObject
 from copick_db.storage import paths
 
 _RunRecord = namedtuple("_RunRecord", RUN_FIELDS)
+_run_fields = attrgetter(*(f"run__{f}" for f in RUN_FIELDS))
 _VsRecord = namedtuple("_VsRecord", VS_FIELDS)
 
 
@@ -126,7 +130,7 @@ class CopickRootDB(CopickRoot):
             if run is None:
                 run = cached.get(row.run__name)
                 if run is None:
-                    run = CopickRunDB.from_row(self, _RunRecord(*(getattr(row, f"run__{f}") for f in RUN_FIELDS)))
+                    run = CopickRunDB.from_row(self, _RunRecord(*_run_fields(row)))
                 by_id[row.run__id] = run
             return run
 
@@ -175,6 +179,30 @@ class CopickRootDB(CopickRoot):
         run_for = self._run_binder()
         return [CopickMeshDB.from_row(run_for(row), row) for row in rows]
 
+    def get_filaments(
+        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+    ) -> list[CopickFilamentsDB]:
+        """Filament sets across runs, polylines included, in one indexed query; each is bound to its run.
+
+        Args:
+            object_name: Object name(s).
+            user_id: User id(s).
+            session_id: Session id(s).
+            runs: Only these runs (names or run objects); every run when None.
+        """
+        where = owned_where(None, as_filter(object_name), as_filter(user_id), as_filter(session_id))
+        with gc_paused(), self.catalog.reading() as conn:
+            rows = queries.across_runs(
+                conn,
+                FilamentsRow,
+                where,
+                columns=FILAMENTS_COLUMNS + filament_codec.DATA_COLUMNS,
+                run_names=self._run_names(runs),
+                order_by=OWNED_ORDER,
+            )
+        run_for = self._run_binder()
+        return [CopickFilamentsDB.from_row(run_for(row), row) for row in rows]
+
     def get_segmentations(
         self,
         user_id: Any = None,
@@ -183,16 +211,16 @@ class CopickRootDB(CopickRoot):
         name: Any = None,
         voxel_size: Any = None,
         *,
+        is_instance: bool | None = False,
+        is_panoptic: bool | None = False,
         runs: Any = None,
     ) -> list[CopickSegmentationDB]:
-        """Segmentations across runs in one indexed query; each is bound to its run."""
-        filters = {
-            "user_id": as_filter(user_id),
-            "session_id": as_filter(session_id),
-            "is_multilabel": as_filter(is_multilabel),
-            "name": as_filter(name),
-            "voxel_size": as_filter(voxel_size),
-        }
+        """Segmentations across runs in one indexed query; each is bound to its run.
+
+        Binary and multilabel segmentations by default, as per run; ``is_instance=None, is_panoptic=None`` selects
+        every type.
+        """
+        filters = segmentation_filters(user_id, session_id, is_multilabel, name, voxel_size, is_instance, is_panoptic)
         where, voxel_sizes = segmentation_where(filters)
         with self.catalog.reading() as conn:
             rows = queries.across_runs(
@@ -201,7 +229,7 @@ class CopickRootDB(CopickRoot):
                 where,
                 columns=SEGMENTATION_COLUMNS,
                 run_names=self._run_names(runs),
-                order_by=("name",),
+                order_by=SEGMENTATION_ORDER,
             )
         run_for = self._run_binder()
         return [
@@ -239,7 +267,11 @@ class CopickRootDB(CopickRoot):
     def stats(self) -> dict[str, Any]:
         """Counts per entity kind, points, and pick sets per object and per user, from the catalog alone."""
         with self.catalog.reading() as conn:
-            return queries.stats(conn)
+            counts = queries.stats(conn)
+            filaments = queries.filament_stats(conn)
+        per_kind = {k: v for k, v in counts.items() if not k.startswith("picks_per_")}
+        per_group = {k: v for k, v in counts.items() if k.startswith("picks_per_")}
+        return {**per_kind, **filaments, **per_group}
 
     def save_config(self, config_path: str) -> None:
         """Write a copick_db pointer config (JSON) that :func:`copick_db.from_file` opens.

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Row
 
-from copick_db.catalog import point_codec, queries
-from copick_db.catalog.tables import MeshRow, PicksRow, RunRow, SegmentationRow, VoxelSpacingRow
+from copick_db.catalog import filament_codec, point_codec, queries
+from copick_db.catalog.tables import FilamentsRow, MeshRow, PicksRow, RunRow, SegmentationRow, VoxelSpacingRow
 from copick_db.db import bulk
 from copick_db.db.annotations import (
     MESH_COLUMNS,
@@ -17,10 +17,12 @@ from copick_db.db.annotations import (
     CopickPicksDB,
     CopickSegmentationDB,
 )
+from copick_db.db.filaments import FILAMENTS_COLUMNS, CopickFilamentsDB
 from copick_db.db.stored import now, to_datetime, to_timestamp
 from copick_db.db.voxel_spacing import VS_COLUMNS, CopickVoxelSpacingDB
 from copick_db.errors import ReadOnlyError
 from copick_db.models.entity import voxel_sizes_match
+from copick_db.models.filaments import CopickFilamentsFile, FilamentArrays
 from copick_db.models.meta import (
     CopickMeshMeta,
     CopickPicksFile,
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 
 RUN_COLUMNS = queries.RUN_FIELDS
 OWNED_ORDER = ("object_name", "user_id", "session_id")
+#: Listings are ordered by identity, as the abstract layer keeps loaded caches (models.entity.insert_sorted).
+SEGMENTATION_ORDER = ("voxel_size", "user_id", "session_id", "name", "is_multilabel", "is_instance", "is_panoptic")
 
 
 class CopickRunDB(CopickRun):
@@ -111,6 +115,9 @@ class CopickRunDB(CopickRun):
     def _segmentation_factory(self) -> tuple[type[CopickSegmentationDB], type[CopickSegmentationMeta]]:
         return CopickSegmentationDB, CopickSegmentationMeta
 
+    def _filaments_factory(self) -> tuple[type[CopickFilamentsDB], type[CopickFilamentsFile]]:
+        return CopickFilamentsDB, CopickFilamentsFile
+
     def query_picks(self) -> list[CopickPicksDB]:
         """The run's pick sets (points are loaded when first used), in one query."""
         return self._query_picks(None, None, None)
@@ -119,6 +126,15 @@ class CopickRunDB(CopickRun):
         where = owned_where(self._row_id, object_name, user_id, session_id)
         rows = self.root.catalog.rows(PicksRow, where, columns=PICKS_COLUMNS, order_by=OWNED_ORDER)
         return [CopickPicksDB.from_row(self, row) for row in rows]
+
+    def query_filaments(self) -> list[CopickFilamentsDB]:
+        """The run's filament sets (polylines are loaded when first used), in one query."""
+        return self._query_filaments(None, None, None)
+
+    def _query_filaments(self, object_name: Any, user_id: Any, session_id: Any) -> list[CopickFilamentsDB]:
+        where = owned_where(self._row_id, object_name, user_id, session_id)
+        rows = self.root.catalog.rows(FilamentsRow, where, columns=FILAMENTS_COLUMNS, order_by=OWNED_ORDER)
+        return [CopickFilamentsDB.from_row(self, row) for row in rows]
 
     def query_meshes(self) -> list[CopickMeshDB]:
         """The run's meshes, in one query."""
@@ -136,7 +152,7 @@ class CopickRunDB(CopickRun):
     def _query_segmentations(self, filters: dict[str, Any]) -> list[CopickSegmentationDB]:
         where, voxel_sizes = segmentation_where(filters)
         where["run_id"] = self._row_id
-        rows = self.root.catalog.rows(SegmentationRow, where, columns=SEGMENTATION_COLUMNS, order_by=("name",))
+        rows = self.root.catalog.rows(SegmentationRow, where, columns=SEGMENTATION_COLUMNS, order_by=SEGMENTATION_ORDER)
         return [CopickSegmentationDB.from_row(self, r) for r in rows if _voxel_size_ok(r.voxel_size, voxel_sizes)]
 
     def _create_child(self, entity: Any) -> None:
@@ -160,14 +176,34 @@ class CopickRunDB(CopickRun):
             values = {**owner, **point_codec.encode(PointArrays.empty()), **stamps, "run_id": self._row_id}
             entity._row_id = catalog.insert(PicksRow, values)
             entity._arrays = PointArrays.empty()
+        elif isinstance(entity, CopickFilamentsDB):
+            meta = entity.meta
+            values = {
+                **_owner_values(entity),
+                **filament_codec.encode(FilamentArrays.empty()),
+                **stamps,
+                "run_id": self._row_id,
+                "voxel_spacing": meta.voxel_spacing,
+                "unit": meta.unit,
+                "version": meta.version,
+            }
+            entity._row_id = catalog.insert(FilamentsRow, values)
+            entity._arrays = FilamentArrays.empty()
         elif isinstance(entity, CopickMeshDB):
             self._create_mesh(entity, stamps)
         elif isinstance(entity, CopickSegmentationDB):
             data = self.root.data
             data.check_default_writable()
             meta = entity.meta
-            rel = paths.segmentation_path(
-                self.name, meta.voxel_size, meta.user_id, meta.session_id, meta.name, meta.is_multilabel
+            rel = paths.typed_segmentation_path(
+                self.name,
+                meta.voxel_size,
+                meta.user_id,
+                meta.session_id,
+                meta.name,
+                is_multilabel=meta.is_multilabel,
+                is_instance=meta.is_instance,
+                is_panoptic=meta.is_panoptic,
             )
             values = {
                 "run_id": self._row_id,
@@ -177,6 +213,8 @@ class CopickRunDB(CopickRun):
                 "session_id": meta.session_id,
                 "name": meta.name,
                 "is_multilabel": meta.is_multilabel,
+                "is_instance": meta.is_instance,
+                "is_panoptic": meta.is_panoptic,
                 "root_id": data.default_id,
                 "path": rel,
                 **stamps,
@@ -240,9 +278,11 @@ class CopickRunDB(CopickRun):
                     f"Cannot delete run {self.name!r}: it holds static (read-only) data. Delete your own entities "
                     "in it one by one instead."
                 )
-            catalog.delete(RunRow, self._row_id, conn=conn)
-        run_dir = paths.run_dir(self.name)
-        bulk.remove_data(root / run_dir for root in self.root.data.writable())
+            # The identity guard matters: a run deleted meanwhile elsewhere may have left its id to another run.
+            deleted = catalog.delete(RunRow, self._row_id, conn=conn, identity={"name": self.name})
+        if deleted:
+            run_dir = paths.run_dir(self.name)
+            bulk.remove_released(catalog, self.root.data, [root / run_dir for root in self.root.data.writable()])
         self.root._forget_run(self)
 
 
@@ -263,7 +303,7 @@ def owned_where(run_id: Any, object_name: Any, user_id: Any, session_id: Any) ->
 def segmentation_where(filters: dict[str, Any]) -> tuple[dict[str, Any], tuple | None]:
     """Catalog filters for segmentation getters, and the voxel sizes still to match within tolerance."""
     where: dict[str, Any] = {}
-    for column in ("user_id", "session_id", "name", "is_multilabel"):
+    for column in ("user_id", "session_id", "name", "is_multilabel", "is_instance", "is_panoptic"):
         if filters.get(column) is not None:
             where[column] = filters[column]
     voxel_sizes = filters.get("voxel_size")

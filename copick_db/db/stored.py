@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from copick_db.errors import CopickDBError
 from copick_db.storage import zarr_io
 
 if TYPE_CHECKING:
@@ -54,15 +56,34 @@ def to_timestamp(value: datetime | None, default: float | None = None) -> float 
     return value.timestamp()
 
 
+#: How often a read is retried when the store was replaced while it was being read.
+_READ_ATTEMPTS = 20
+
+
+def _store_identity(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a store directory is swapped for another: (device, inode, ctime), or None if missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_ctime_ns)
+
+
 class StoredVolume:
     """Region access to a zarr store that a catalog row locates as (data root id, relative path).
 
     Opened arrays are cached per level, so repeated region reads cost what raw zarr costs.
+
+    A writer replaces a store by swapping a complete new directory in at its path, while zarr reads chunks by path:
+    a reader that opened the old arrays could read some chunks of the old version and some of the new. So every read
+    notes the store directory's identity before and after, and reads again (with freshly opened arrays) when it
+    changed: a read returns one version, never a mix.
     """
 
     _root_id: int
     _rel_path: str
     _arrays: dict[str, Any] | None = None
+    _arrays_identity: tuple[int, int, int] | None = None
 
     @property
     def _db_root(self) -> CopickRootDB:
@@ -89,7 +110,18 @@ class StoredVolume:
         return array
 
     def _read_region(self, zarr_group: str, selection: tuple) -> np.ndarray:
-        return np.asarray(self._array(zarr_group)[selection or ...])
+        path = self.path
+        for _ in range(_READ_ATTEMPTS):
+            before = _store_identity(path)
+            if before != self._arrays_identity:
+                self._arrays, self._arrays_identity = None, before
+            data = np.asarray(self._array(zarr_group)[selection or ...])
+            if _store_identity(path) == before:
+                return data
+        raise CopickDBError(
+            f"{path} was replaced {_READ_ATTEMPTS} times while it was being read; another process keeps rewriting "
+            "it. Read it again later."
+        )
 
     def _write_region(self, data: np.ndarray, zarr_group: str, selection: tuple) -> None:
         zarr_io.write(self.path, data, zarr_group, selection)

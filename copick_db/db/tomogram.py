@@ -108,7 +108,8 @@ class CopickTomogramDB(StoredVolume, CopickTomogram):
 
         def record(conn: Any) -> None:
             values = {"size_x": size_x, "size_y": size_y, "size_z": size_z, "modified": now()}
-            catalog.update(TomogramRow, self._row_id, values, conn=conn)
+            identity = {"voxel_spacing_id": self.voxel_spacing._row_id, "tomo_type": self.tomo_type}
+            catalog.update(TomogramRow, self._row_id, values, conn=conn, identity=identity)
 
         bulk.write_then_commit(catalog, self.path, write, record)
         self.meta.dimensions = (size_x, size_y, size_z)
@@ -122,12 +123,16 @@ class CopickTomogramDB(StoredVolume, CopickTomogram):
         """
         self._check_writable(f"delete tomogram {self.tomo_type!r}")
         root = self._db_root
+        identity = {"voxel_spacing_id": self.voxel_spacing._row_id, "tomo_type": self.tomo_type}
+        stored: list[tuple[int, str]] = []
         with root.catalog.writing() as conn:
-            if queries.tomogram_holds_read_only(conn, self._row_id):
-                raise ReadOnlyError(f"Cannot delete {self!r}: it has static (read-only) feature maps.")
-            stored = queries.data_under_tomogram(conn, self._row_id)
-            root.catalog.delete(TomogramRow, self._row_id, conn=conn)
-        bulk.remove_data(root.data.resolve(root_id, rel) for root_id, rel in stored)
+            # Deleted meanwhile by another root: its id may belong to another tomogram now, so touch nothing.
+            if root.catalog.first(TomogramRow, {"id": self._row_id, **identity}, conn=conn) is not None:
+                if queries.tomogram_holds_read_only(conn, self._row_id):
+                    raise ReadOnlyError(f"Cannot delete {self!r}: it has static (read-only) feature maps.")
+                stored = queries.data_under_tomogram(conn, self._row_id)
+                root.catalog.delete(TomogramRow, self._row_id, conn=conn)
+        bulk.remove_released(root.catalog, root.data, [root.data.resolve(root_id, rel) for root_id, rel in stored])
         self.voxel_spacing._forget(self)
 
 
@@ -172,7 +177,8 @@ class CopickFeaturesDB(StoredVolume, CopickFeatures):
             zarr_io.write_multiscale(tmp, array, voxel_size=voxel_size, levels=1, dtype=dtype, method="mean")
 
         def record(conn: Any) -> None:
-            catalog.update(FeaturesRow, self._row_id, {"modified": now()}, conn=conn)
+            identity = {"tomogram_id": self.tomogram._row_id, "feature_type": self.feature_type}
+            catalog.update(FeaturesRow, self._row_id, {"modified": now()}, conn=conn, identity=identity)
 
         bulk.write_then_commit(catalog, self.path, write, record)
         self._forget_arrays()
@@ -185,6 +191,9 @@ class CopickFeaturesDB(StoredVolume, CopickFeatures):
         """
         self._check_writable(f"delete features {self.feature_type!r}")
         root = self._db_root
-        root.catalog.delete(FeaturesRow, self._row_id)
-        bulk.remove_data([self.path])
+        identity = {"tomogram_id": self.tomogram._row_id, "feature_type": self.feature_type}
+        # Only data whose row this call removed is ours to delete: a row deleted meanwhile by another root may have
+        # been replaced (same path, or a reused id) by data that is not.
+        if root.catalog.delete(FeaturesRow, self._row_id, identity=identity):
+            bulk.remove_released(root.catalog, root.data, [self.path])
         self.tomogram._forget(self)

@@ -101,12 +101,17 @@ class CopickVoxelSpacingDB(CopickVoxelSpacing):
         self._check_writable(f"delete voxel spacing {self.voxel_size}")
         catalog = self._catalog
         data = self.run.root.data
+        identity = {"run_id": self.run._row_id, "voxel_key": self._key}
+        deleted = False
         with catalog.writing() as conn:
-            if queries.voxel_spacing_holds_read_only(conn, self._row_id):
-                raise ReadOnlyError(f"Cannot delete {self!r}: it holds static (read-only) tomograms.")
-            stored = queries.data_under_voxel_spacing(conn, self._row_id)
-            catalog.delete(VoxelSpacingRow, self._row_id, conn=conn)
-        bulk.remove_data(data.resolve(root_id, rel) for root_id, rel in stored)
-        vs_dir = paths.voxel_spacing_dir(self.run.name, self.voxel_size)
-        bulk.remove_data(root / vs_dir for root in data.writable())
+            # Deleted meanwhile by another root: its id, or its directory, may belong to a new voxel spacing now.
+            if catalog.first(VoxelSpacingRow, {"id": self._row_id, **identity}, conn=conn) is not None:
+                if queries.voxel_spacing_holds_read_only(conn, self._row_id):
+                    raise ReadOnlyError(f"Cannot delete {self!r}: it holds static (read-only) tomograms.")
+                stored = queries.data_under_voxel_spacing(conn, self._row_id)
+                deleted = catalog.delete(VoxelSpacingRow, self._row_id, conn=conn)
+        if deleted:
+            vs_dir = paths.voxel_spacing_dir(self.run.name, self.voxel_size)
+            released = [data.resolve(root_id, rel) for root_id, rel in stored]
+            bulk.remove_released(catalog, data, [*released, *(root / vs_dir for root in data.writable())])
         self.run._forget(self)

@@ -4,6 +4,13 @@ Mirrors ``copick.models``, so code moves over by changing only the import line.
 """
 
 from copick_db.models.annotations import CopickMesh, CopickPicks, CopickSegmentation
+from copick_db.models.filaments import (
+    CopickFilament,
+    CopickFilamentCurve,
+    CopickFilaments,
+    CopickFilamentsFile,
+    FilamentArrays,
+)
 from copick_db.models.meta import (
     CopickFeaturesMeta,
     CopickMeshMeta,
@@ -19,13 +26,17 @@ from copick_db.models.object import CopickObject
 from copick_db.models.root import CopickRoot
 from copick_db.models.run import CopickRun
 from copick_db.models.tomogram import CopickFeatures, CopickTomogram
-from copick_db.models.values import CopickConfig, CopickLocation, CopickPoint, PickableObject
+from copick_db.models.values import CopickConfig, CopickLocation, CopickPoint, FilamentSpec, PickableObject
 from copick_db.models.voxel_spacing import CopickVoxelSpacing
 
 __all__ = [
     "CopickConfig",
     "CopickFeatures",
     "CopickFeaturesMeta",
+    "CopickFilament",
+    "CopickFilamentCurve",
+    "CopickFilaments",
+    "CopickFilamentsFile",
     "CopickLocation",
     "CopickMesh",
     "CopickMeshMeta",
@@ -43,6 +54,8 @@ __all__ = [
     "CopickTomogramMeta",
     "CopickVoxelSpacing",
     "CopickVoxelSpacingMeta",
+    "FilamentArrays",
+    "FilamentSpec",
     "PickableObject",
     "sanitize_name",
     "validate_name",

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import trimesh
 
 from copick_db.models.entity import ReadOnlyGuard
-from copick_db.models.meta import CopickMeshMeta, CopickPicksFile, CopickSegmentationMeta
-from copick_db.models.point_arrays import PointArrays
+from copick_db.models.meta import (
+    SEGMENTATION_DIRECTORIES,
+    CopickMeshMeta,
+    CopickPicksFile,
+    CopickSegmentationMeta,
+    segmentation_type,
+)
+from copick_db.models.point_arrays import CallableArray, PointArrays
 from copick_db.models.values import CopickConfig, CopickPoint
-from copick_db.models.volume import VolumeMixin
+from copick_db.models.volume import _ALL, VolumeMixin, zyx
 
 if TYPE_CHECKING:
     from copick_db.models.run import CopickRun
 
-#: The colour copick gives multilabel segmentations.
+#: The colour copick gives multilabel and panoptic segmentations (and segmentations of unknown objects).
 MULTILABEL_COLOR = (128, 128, 128, 0)
+
+#: The channels of a panoptic segmentation, in order: the object label (0 = background), then the instance id
+#: within that object (0 = a region of the object not split into instances).
+PANOPTIC_CHANNELS = ("label", "instance")
 
 
 class OwnedMixin(ReadOnlyGuard):
@@ -199,31 +210,46 @@ class CopickPicks(OwnedMixin):
         return arrays.locations.astype(np.float32), None if scores is None else scores.astype(np.float32)
 
     @property
-    def instance_ids(self) -> np.ndarray:
-        """Instance ids, int64 (N,) (null ids read as 0)."""
-        return self._current_arrays().instance_ids.copy()
+    def instance_ids(self) -> CallableArray:
+        """Instance ids, int64 (N,) (null ids read as 0).
+
+        Both forms work: the spec's property ``picks.instance_ids`` and copick 1.31's method
+        ``picks.instance_ids()`` (which returns a plain array). For a filament object, the filament id of each point.
+        """
+        return CallableArray.of(self._current_arrays().instance_ids.copy())
 
     @property
-    def scores(self) -> np.ndarray:
-        """Scores, float64 (N,) (NaN where a score is null)."""
-        return self._current_arrays().scores.copy()
+    def scores(self) -> CallableArray:
+        """Scores, float64 (N,), NaN where a score is null.
+
+        copick 1.31's method form ``picks.scores()`` returns a plain array with 1.0 where a score is null, as copick
+        does.
+        """
+        return CallableArray.of(self._current_arrays().scores.copy(), null_as=1.0)
+
+    def full_positions(self) -> np.ndarray:
+        """Particle centres, float64 (N, 3) in Å: each location plus its transform's translation (copick 1.31)."""
+        positions, transforms = self.numpy()
+        return positions + transforms[:, :3, 3] if len(positions) else positions
 
     def from_numpy(
         self,
         points: Any = None,
         extra: Any = None,
+        instance_ids: Any = None,
+        scores: Any = None,
         *,
         positions: Any = None,
         transforms: Any = None,
-        instance_ids: Any = None,
-        scores: Any = None,
         store: bool = True,
     ) -> None:
         """Set the points from arrays, and store them unless ``store=False`` (C4).
 
-        The second positional argument is told apart by shape: (N, 4, 4) is transforms, (N,) or (N, 1) scores.
-        Without scores, copick-style calls (``positions=`` or transforms given) give every point score 1.0, a bare
-        ``from_numpy(points)`` gives no score. Instance ids default to 0.
+        Takes the spec's ``from_numpy(points, scores)`` and copick 1.31's ``from_numpy(positions, transforms=None,
+        instance_ids=None, scores=None)`` (positionally or by keyword). The second positional argument is told apart
+        by shape: (N, 4, 4) is transforms, (N,) or (N, 1) scores. Without scores, copick-style calls (``positions=``,
+        transforms or instance ids given) give every point score 1.0; a bare ``from_numpy(points)`` gives no score.
+        Instance ids default to 0.
 
         Raises:
             ValueError: Shapes or lengths do not match, or values are not finite.
@@ -231,7 +257,7 @@ class CopickPicks(OwnedMixin):
         """
         if points is not None and positions is not None:
             raise ValueError("Give the coordinates once: either points or positions=")
-        copick_form = positions is not None or transforms is not None
+        copick_form = positions is not None or transforms is not None or instance_ids is not None
         coords = positions if positions is not None else points
         if coords is None:
             raise ValueError("from_numpy() needs the coordinates, an (N, 3) array")
@@ -386,7 +412,11 @@ class CopickMesh(OwnedMixin):
 
 
 class CopickSegmentation(VolumeMixin, OwnedMixin):
-    """A segmentation volume (ZYX) of a run at one voxel size.
+    """A segmentation volume of a run at one voxel size: binary, multilabel, instance or panoptic.
+
+    Binary, multilabel and instance segmentations are (z, y, x) volumes; a panoptic one is (2, z, y, x), channel 0
+    holding each voxel's object label and channel 1 its instance id within that object. ``x``/``y``/``z`` keywords
+    always apply to the last three axes.
 
     Args:
         run: The run.
@@ -410,12 +440,12 @@ class CopickSegmentation(VolumeMixin, OwnedMixin):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(run={self.run.name!r}, name={self.name!r}, voxel_size={self.voxel_size!r}, "
-            f"user_id={self.user_id!r}, session_id={self.session_id!r}, is_multilabel={self.is_multilabel!r})"
+            f"user_id={self.user_id!r}, session_id={self.session_id!r}, segmentation_type={self.segmentation_type!r})"
         )
 
     @property
     def name(self) -> str:
-        """The segmentation's name (an object name unless multilabel)."""
+        """The segmentation's name (an object name for binary and instance segmentations)."""
         return self.meta.name
 
     @property
@@ -425,13 +455,33 @@ class CopickSegmentation(VolumeMixin, OwnedMixin):
 
     @property
     def is_multilabel(self) -> bool:
-        """True when voxels hold object labels rather than 0/1."""
+        """True when voxels hold the labels of several objects."""
         return bool(self.meta.is_multilabel)
 
     @property
+    def is_instance(self) -> bool:
+        """True when voxels hold instance ids of object ``name`` (0 = background)."""
+        return bool(getattr(self.meta, "is_instance", False))
+
+    @property
+    def is_panoptic(self) -> bool:
+        """True for a (2, z, y, x) volume of object labels and instance ids."""
+        return bool(getattr(self.meta, "is_panoptic", False))
+
+    @property
     def is_singlelabel(self) -> bool:
-        """True for a binary (single-object) segmentation."""
-        return not self.is_multilabel
+        """True for a binary (single-object, 0/1) segmentation."""
+        return self.segmentation_type == "binary"
+
+    @property
+    def segmentation_type(self) -> str:
+        """``"binary"``, ``"multilabel"``, ``"instance"`` or ``"panoptic"``."""
+        return segmentation_type(self.is_multilabel, self.is_instance, self.is_panoptic)
+
+    @property
+    def directory(self) -> str:
+        """The run-level directory copick keeps this type in (``Segmentations``, ``InstanceSegmentations``, ...)."""
+        return SEGMENTATION_DIRECTORIES[self.segmentation_type]
 
     @property
     def pickable_object_name(self) -> str:
@@ -441,21 +491,259 @@ class CopickSegmentation(VolumeMixin, OwnedMixin):
     @property
     def identity(self) -> tuple:
         """What makes this segmentation unique within its run."""
-        return (round(self.voxel_size, 3), self.user_id, self.session_id, self.name, self.is_multilabel)
+        return (
+            round(self.voxel_size, 3),
+            self.user_id,
+            self.session_id,
+            self.name,
+            self.is_multilabel,
+            self.is_instance,
+            self.is_panoptic,
+        )
 
     @property
     def color(self) -> tuple[int, int, int, int] | None:
-        """Grey for multilabel segmentations, otherwise the object's colour."""
-        return MULTILABEL_COLOR if self.is_multilabel else self._object_color(self.name)
+        """Grey for multilabel and panoptic segmentations (and unknown objects), otherwise the object's colour."""
+        if self.is_multilabel or self.is_panoptic:
+            return MULTILABEL_COLOR
+        obj = self.run.root.get_object(self.name)
+        return MULTILABEL_COLOR if obj is None else obj.color
+
+    # -- storage hooks ----------------------------------------------------------------------------------------
 
     def zarr(self) -> Any:
         """A zarr store such that ``zarr.open(store)["0"]`` reads full resolution (backend hook)."""
         raise NotImplementedError
 
-    def from_numpy(self, data: np.ndarray, levels: int = 1, dtype: Any = np.uint8) -> None:
-        """Store ``data`` (z, y, x) as an OME-Zarr with nearest-neighbour levels (backend hook)."""
+    def from_numpy(self, data: np.ndarray, levels: int = 1, dtype: Any = None) -> None:
+        """Store ``data`` as an OME-Zarr with nearest-neighbour levels (backend hook; see :meth:`_checked_volume`)."""
         raise NotImplementedError
 
     def delete(self) -> None:
         """Delete the segmentation and its data (backend hook)."""
         raise NotImplementedError
+
+    def _layout(self, zarr_group: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Shape and chunk shape of a stored level (backend hook)."""
+        raise NotImplementedError
+
+    # -- checks shared by backends ----------------------------------------------------------------------------
+
+    def _checked_volume(self, data: Any, dtype: Any) -> tuple[np.ndarray, np.dtype]:
+        """Check ``data`` for this segmentation's type and choose the stored dtype.
+
+        Binary, multilabel and instance volumes are (z, y, x); panoptic ones (2, z, y, x) with known labels and no
+        instance id on background voxels. ``dtype=None`` means uint8 for binary and multilabel segmentations, and for
+        instance and panoptic ones the smallest unsigned integer type from uint16 up that holds every value.
+
+        Raises:
+            ValueError: Wrong shape, values no unsigned type holds, unknown panoptic labels or stray instance ids.
+        """
+        volume = np.asarray(data)
+        if self.is_panoptic:
+            if volume.ndim != 4 or volume.shape[0] != 2:
+                raise ValueError(
+                    f"A panoptic segmentation is a (2, z, y, x) array (channels {PANOPTIC_CHANNELS}, e.g. "
+                    f"np.stack([labels, instance_ids])); got shape {volume.shape}"
+                )
+            check_panoptic_values(volume[0], volume[1], self._object_labels())
+        elif volume.ndim != 3:
+            raise ValueError(f"A {self.segmentation_type} segmentation must be a (z, y, x) array; got {volume.shape}")
+        if dtype is None:
+            dtype = smallest_label_dtype(volume, np.uint16) if self.is_instance or self.is_panoptic else np.uint8
+        return volume, np.dtype(dtype)
+
+    def _object_labels(self) -> list[int]:
+        return [o.label for o in self.run.root.pickable_objects if o.label is not None]
+
+    def _object_label(self, object_name: str) -> int:
+        obj = self.run.root.get_object(object_name)
+        if obj is None or obj.label is None:
+            raise ValueError(f"Object {object_name!r} is not in the project (or has no label).")
+        return obj.label
+
+    # -- regions ----------------------------------------------------------------------------------------------
+
+    def numpy(
+        self, zarr_group: str = "0", x: slice = _ALL, y: slice = _ALL, z: slice = _ALL, channel: Any = None
+    ) -> np.ndarray:
+        """Read a region indexed ``[z, y, x]`` (``[c, z, y, x]`` for a panoptic segmentation).
+
+        Args:
+            zarr_group: Resolution level, "0" being full resolution.
+            x: Slice along x.
+            y: Slice along y.
+            z: Slice along z.
+            channel: Panoptic only: ``"label"``/0 or ``"instance"``/1 reads that channel as (z, y, x); None both.
+
+        Raises:
+            KeyError: The level does not exist or the volume has no data yet.
+            ValueError: A channel was given for a segmentation that is not panoptic, or is unknown.
+        """
+        selection = zyx(x, y, z)
+        if self.is_panoptic:
+            index = slice(None) if channel is None else panoptic_channel_index(channel)
+            return self._read_region(str(zarr_group), (index, *selection))
+        if channel is not None:
+            raise ValueError(f"{self!r} is a {self.segmentation_type} segmentation; only panoptic ones have channels")
+        return self._read_region(str(zarr_group), selection)
+
+    def set_region(
+        self, data: Any, zarr_group: str = "0", x: slice = _ALL, y: slice = _ALL, z: slice = _ALL, channel: Any = None
+    ) -> None:
+        """Write ``data`` into a region of the stored volume, in place.
+
+        A panoptic region is (2, z, y, x), or (z, y, x) for one ``channel`` (broadcast to the region); the result is
+        checked as :meth:`from_numpy` checks a volume.
+
+        Raises:
+            KeyError: The level does not exist or the volume has no data yet.
+            ValueError: ``data`` does not fit the region or the stored dtype, or breaks the panoptic rules.
+            PermissionError: The segmentation is read-only.
+        """
+        self._check_writable("write a region")
+        group, selection = str(zarr_group), zyx(x, y, z)
+        values = np.asarray(data)
+        if not self.is_panoptic:
+            if channel is not None:
+                raise ValueError(
+                    f"{self!r} is a {self.segmentation_type} segmentation; only panoptic ones have channels"
+                )
+            self._write_region(values, group, selection)
+            return
+        if channel is None:
+            if values.ndim != 4 or values.shape[0] != 2:
+                raise ValueError(f"A panoptic region is a (2, z, y, x) array; got shape {values.shape}")
+            check_panoptic_values(values[0], values[1], self._object_labels())
+            self._write_region(values, group, (slice(None), *selection))
+            return
+        index = panoptic_channel_index(channel)
+        other = self._read_region(group, (1 - index, *selection))
+        values = np.ascontiguousarray(np.broadcast_to(values, other.shape))
+        labels, instances = (values, other) if index == 0 else (other, values)
+        check_panoptic_values(labels, instances, self._object_labels())
+        self._write_region(values, group, (index, *selection))
+
+    def _blocks(self, zarr_group: str) -> Iterator[tuple[slice, slice, slice]]:
+        """(z, y, x) slices over the chunk grid of a level's last three axes."""
+        shape, chunks = self._layout(zarr_group)
+        (nz, ny, nx), (cz, cy, cx) = shape[-3:], chunks[-3:]
+        for z0 in range(0, nz, cz):
+            for y0 in range(0, ny, cy):
+                for x0 in range(0, nx, cx):
+                    yield slice(z0, z0 + cz), slice(y0, y0 + cy), slice(x0, x0 + cx)
+
+    def instance_ids(self, zarr_group: str = "0", object_name: str | None = None) -> np.ndarray:
+        """The instance ids present, sorted int64, read one chunk at a time.
+
+        For an instance segmentation, its non-zero values; for a panoptic one, the non-zero instance ids where the
+        label is ``object_name``'s.
+
+        Raises:
+            ValueError: The segmentation is binary or multilabel, ``object_name`` is missing (panoptic), or it names
+                another object than this instance segmentation's.
+        """
+        group = str(zarr_group)
+        found = np.zeros(0, dtype=np.int64)
+        if self.is_instance:
+            if object_name not in (None, self.name):
+                raise ValueError(f"{self!r} holds instances of {self.name!r}, not {object_name!r}")
+            for block in self._blocks(group):
+                found = np.union1d(found, np.unique(self._read_region(group, block)).astype(np.int64))
+        elif self.is_panoptic:
+            if object_name is None:
+                raise ValueError("instance ids of a panoptic segmentation are per object; pass object_name=")
+            label = self._object_label(object_name)
+            for block in self._blocks(group):
+                labels, instances = self._read_region(group, (slice(None), *block))
+                found = np.union1d(found, np.unique(instances[labels == label]).astype(np.int64))
+        else:
+            raise ValueError(
+                f"{self!r} is a {self.segmentation_type} segmentation; instance ids need an instance or panoptic one"
+            )
+        return found[found != 0]
+
+    def segments(self, zarr_group: str = "0") -> list[tuple[str, int]]:
+        """The (object name, instance id) pairs of a panoptic segmentation, sorted; instance 0 is an unsplit region.
+
+        Raises:
+            ValueError: The segmentation is not panoptic.
+        """
+        if not self.is_panoptic:
+            raise ValueError(f"{self!r} is a {self.segmentation_type} segmentation; segments() needs a panoptic one")
+        group = str(zarr_group)
+        pairs: set[tuple[int, int]] = set()
+        for block in self._blocks(group):
+            labels, instances = self._read_region(group, (slice(None), *block))
+            inside = labels != 0
+            if inside.any():
+                rows = np.unique(np.stack([labels[inside], instances[inside]], axis=1).astype(np.int64), axis=0)
+                pairs.update((int(a), int(b)) for a, b in rows)
+        names = {o.label: o.name for o in self.run.root.pickable_objects}
+        return sorted((names.get(label, str(label)), instance) for label, instance in pairs)
+
+    def label_volume(self, zarr_group: str = "0") -> np.ndarray:
+        """A panoptic segmentation's label channel (the multilabel segmentation it holds)."""
+        return self.numpy(zarr_group, channel="label")
+
+    def instance_volume(self, object_name: str, zarr_group: str = "0") -> np.ndarray:
+        """A panoptic segmentation's instances of one object: instance ids where the label is its, 0 elsewhere."""
+        labels, instances = self.numpy(zarr_group)
+        return np.where(labels == self._object_label(object_name), instances, 0)
+
+
+def panoptic_channel_index(channel: Any) -> int:
+    """The index of a panoptic channel given by name (``"label"``, ``"instance"``) or number (0, 1).
+
+    Raises:
+        ValueError: Any other value.
+    """
+    if isinstance(channel, str) and channel in PANOPTIC_CHANNELS:
+        return PANOPTIC_CHANNELS.index(channel)
+    if not isinstance(channel, (bool, str)) and channel in (0, 1):
+        return int(channel)
+    raise ValueError(f"unknown panoptic channel {channel!r}; use one of {PANOPTIC_CHANNELS} or 0/1")
+
+
+def check_panoptic_values(labels: np.ndarray, instances: np.ndarray, known_labels: list[int]) -> None:
+    """Refuse panoptic values without a meaning.
+
+    Raises:
+        ValueError: A label is neither 0 nor a pickable object's label, or a background voxel (label 0) carries an
+            instance id.
+    """
+    unknown = sorted(set(np.unique(labels).tolist()) - {0} - set(known_labels))
+    if unknown:
+        raise ValueError(f"the panoptic label channel holds {unknown}, which no pickable object has as its label")
+    stray = int(np.count_nonzero((labels == 0) & (instances != 0)))
+    if stray:
+        raise ValueError(f"{stray} background voxels (label 0) carry an instance id; instances belong to an object")
+
+
+_UNSIGNED = (np.uint8, np.uint16, np.uint32, np.uint64)
+
+
+def smallest_label_dtype(data: np.ndarray, floor: Any = np.uint8) -> np.dtype:
+    """The smallest unsigned integer dtype, no narrower than ``floor``, that holds every value of ``data``.
+
+    Raises:
+        ValueError: Negative, non-integral or non-finite values, or values above uint64's range.
+    """
+    data = np.asarray(data)
+    lowest = highest = 0
+    if data.size:
+        if data.dtype.kind == "f":
+            if not np.isfinite(data).all():
+                raise ValueError("segmentation values must be finite; found NaN or infinity")
+            if (data != np.floor(data)).any():
+                raise ValueError("segmentation values must be whole numbers; found fractional values")
+        elif data.dtype.kind not in "biu":
+            raise ValueError(f"segmentation data must be integer, boolean or whole floating point, not {data.dtype}")
+        lowest, highest = int(data.min()), int(data.max())
+    if lowest < 0:
+        raise ValueError(f"segmentation values must be >= 0, found {lowest}; pass a signed dtype to store them")
+    floor_size = np.dtype(floor).itemsize
+    for candidate in _UNSIGNED:
+        if np.dtype(candidate).itemsize >= floor_size and highest <= np.iinfo(candidate).max:
+            return np.dtype(candidate)
+    raise ValueError(f"segmentation value {highest} does not fit any unsigned integer dtype")

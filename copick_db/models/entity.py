@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -99,6 +100,16 @@ class ReadOnlyGuard:
         )
 
 
+def insert_sorted(cache: list | None, entity: Any) -> None:
+    """Add a new child to a loaded cache where a fresh query would list it (listings are ordered by identity)."""
+    if cache is not None:
+        bisect.insort(cache, entity, key=_identity)
+
+
+def _identity(entity: Any) -> tuple:
+    return entity.identity
+
+
 def shared_instance(cache: list | None, entity: Any) -> Any:
     """The cached object with ``entity``'s identity if the cache holds one (added otherwise), so callers share one."""
     if cache is None:
@@ -106,5 +117,5 @@ def shared_instance(cache: list | None, entity: Any) -> Any:
     for cached in cache:
         if cached.identity == entity.identity:
             return cached
-    cache.append(entity)
+    insert_sorted(cache, entity)
     return entity

@@ -9,7 +9,7 @@ id is ``"0"``, never ``0``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -19,12 +19,15 @@ from pydantic import (
     ValidationInfo,
     field_validator,
     model_serializer,
+    model_validator,
 )
 
 from copick_db.models.names import require_str
 from copick_db.models.values import CopickPoint
 
 __all__ = [
+    "SEGMENTATION_DIRECTORIES",
+    "SEGMENTATION_TYPES",
     "CopickFeaturesMeta",
     "CopickMeshMeta",
     "CopickPicksFile",
@@ -33,7 +36,39 @@ __all__ = [
     "CopickSegmentationMeta",
     "CopickTomogramMeta",
     "CopickVoxelSpacingMeta",
+    "segmentation_type",
 ]
+
+SegmentationType = Literal["binary", "multilabel", "instance", "panoptic"]
+
+#: The segmentation types. ``binary``: one object, voxels 0/1. ``multilabel``: several objects, voxel = the object's
+#: label. ``instance``: one object, voxel = instance id (0 = background). ``panoptic``: two channels, (label,
+#: instance id within that object).
+SEGMENTATION_TYPES: tuple[SegmentationType, ...] = ("binary", "multilabel", "instance", "panoptic")
+
+#: The run-level directory copick keeps each type in (binary and multilabel share ``Segmentations``).
+SEGMENTATION_DIRECTORIES: dict[str, str] = {
+    "binary": "Segmentations",
+    "multilabel": "Segmentations",
+    "instance": "InstanceSegmentations",
+    "panoptic": "PanopticSegmentations",
+}
+
+
+def segmentation_type(is_multilabel: bool = False, is_instance: bool = False, is_panoptic: bool = False) -> str:
+    """The type the three flags denote: ``"binary"`` when none is set.
+
+    Raises:
+        ValueError: More than one flag is set.
+    """
+    flags = {"is_multilabel": is_multilabel, "is_instance": is_instance, "is_panoptic": is_panoptic}
+    set_flags = [name for name, value in flags.items() if value]
+    if len(set_flags) > 1:
+        raise ValueError(
+            f"a segmentation has one type, but {' and '.join(set_flags)} are both set; set at most one of "
+            "is_multilabel, is_instance and is_panoptic (none means binary)"
+        )
+    return set_flags[0][3:] if set_flags else "binary"
 
 
 class _OwnedMeta(BaseModel):
@@ -175,17 +210,33 @@ class CopickSegmentationMeta(_OwnedMeta):
     Attributes:
         user_id: User or tool that made the segmentation.
         session_id: Session id; ``"0"`` marks tool output.
-        name: Object name, or any name for a multilabel segmentation.
-        is_multilabel: Whether voxels hold object labels (True) or a binary mask of object ``name`` (False).
+        name: Object name (binary and instance segmentations), or any name (multilabel and panoptic).
+        is_multilabel: Voxels hold the labels of several objects.
+        is_instance: Voxels hold instance ids of object ``name`` (0 = background).
+        is_panoptic: Two channels ``(2, Z, Y, X)``: each voxel's object label and its instance id within that object.
         voxel_size: Voxel size in Å of the tomogram it belongs to.
         created: Creation time.
         modified: Last modification time.
+
+    At most one of the three flags is set; none means binary (object ``name`` 1, background 0).
     """
 
     user_id: StrictStr | None = None
     session_id: StrictStr | None = None
     name: str
     is_multilabel: bool
+    is_instance: bool = False
+    is_panoptic: bool = False
     voxel_size: float
     created: datetime | None = None
     modified: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_type(self) -> CopickSegmentationMeta:
+        segmentation_type(self.is_multilabel, self.is_instance, self.is_panoptic)
+        return self
+
+    @property
+    def segmentation_type(self) -> str:
+        """``"binary"``, ``"multilabel"``, ``"instance"`` or ``"panoptic"``."""
+        return segmentation_type(self.is_multilabel, self.is_instance, self.is_panoptic)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from copick_db.models.entity import ReadOnlyGuard
-from copick_db.models.values import PickableObject
+from copick_db.models.values import FilamentSpec, PickableObject
 from copick_db.models.volume import VolumeMixin
 
 if TYPE_CHECKING:
@@ -83,6 +83,16 @@ class CopickObject(VolumeMixin, ReadOnlyGuard):
     def metadata(self) -> dict[str, Any]:
         """Free-form metadata."""
         return self.meta.metadata
+
+    @property
+    def filament(self) -> FilamentSpec | None:
+        """The object's filament declaration (``metadata["copick"]["filament"]``), or None."""
+        return self.meta.filament
+
+    @property
+    def is_filament(self) -> bool:
+        """Whether the object is declared a filament."""
+        return self.meta.is_filament
 
     def zarr(self) -> Any:
         """The density map's zarr store, or None for objects that are not particles (backend hook)."""

@@ -138,10 +138,15 @@ class PointArrays:
 
 def _as_float_array(value: Any, what: str) -> np.ndarray:
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = np.asarray(value)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be a numeric array (ragged input is not allowed): {exc}") from None
-    return arr
+        raise ValueError(f"{what} must be a rectangular numeric array (ragged input is not allowed): {exc}") from None
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{what} must be real numbers, not complex")
+    try:
+        return arr.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be a numeric array: {exc}") from None
 
 
 def _check_transforms(transforms: Any, n: int) -> np.ndarray | None:
@@ -187,3 +192,37 @@ def _check_scores(scores: Any, n: int, default: float | None) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError("scores must be finite numbers")
     return np.ascontiguousarray(arr)
+
+
+class CallableArray(np.ndarray):
+    """A numpy array that can also be called, so a property serves both the spec and copick 1.31.
+
+    The spec reads ``picks.scores`` as a property; copick 1.31 calls ``picks.scores()``. Calling returns a plain
+    array (with ``null_as`` in place of NaN when given, as copick reads a null score as 1.0). Arithmetic on it gives
+    plain arrays.
+    """
+
+    _null_as: float | None = None
+
+    @classmethod
+    def of(cls, values: np.ndarray, null_as: float | None = None) -> CallableArray:
+        """Wrap ``values`` (not copied)."""
+        array = np.asarray(values).view(cls)
+        array._null_as = null_as
+        return array
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self._null_as = getattr(obj, "_null_as", None)
+
+    def __array_wrap__(self, array: np.ndarray, context: Any = None, return_scalar: bool = False) -> Any:
+        result = np.asarray(array).view(np.ndarray)
+        return result[()] if return_scalar else result
+
+    def __call__(self) -> np.ndarray:
+        plain = np.array(self.view(np.ndarray))
+        if self._null_as is not None and plain.dtype.kind == "f":
+            plain[np.isnan(plain)] = self._null_as
+        return plain
+
+    def __repr__(self) -> str:
+        return repr(self.view(np.ndarray))

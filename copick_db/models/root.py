@@ -7,6 +7,7 @@ filters, refresh, user/session fallbacks, duplicate handling) lives here.
 from __future__ import annotations
 
 import bisect
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from copick_db.errors import DuplicateEntityError
@@ -20,13 +21,22 @@ from copick_db.models.entity import (
 )
 from copick_db.models.meta import CopickRunMeta
 from copick_db.models.names import validate_name
-from copick_db.models.values import CopickConfig, PickableObject
+from copick_db.models.values import CopickConfig, FilamentSpec, PickableObject, metadata_with_filament
 
 if TYPE_CHECKING:
     from copick_db.models.annotations import CopickMesh, CopickPicks, CopickSegmentation
+    from copick_db.models.filaments import CopickFilaments
     from copick_db.models.object import CopickObject
     from copick_db.models.run import CopickRun
     from copick_db.models.tomogram import CopickTomogram
+
+
+class _LostRace(DuplicateEntityError):
+    """The catalog refused an object our (stale) list said was new: another writer got there first."""
+
+
+#: How often new_object looks again after losing a race for a name or label to another writer.
+_OBJECT_RACE_RETRIES = 20
 
 
 class CopickRoot(ReadOnlyGuard):
@@ -207,6 +217,7 @@ class CopickRoot(ReadOnlyGuard):
         radius: float | None = None,
         metadata: dict[str, Any] | None = None,
         exist_ok: bool = False,
+        filament: FilamentSpec | dict[str, Any] | None = None,
     ) -> CopickObject:
         """Add a pickable object to the project.
 
@@ -222,20 +233,69 @@ class CopickRoot(ReadOnlyGuard):
             radius: Particle radius in Å.
             metadata: Free-form metadata.
             exist_ok: Update the existing object's given fields instead of raising.
+            filament: Declare the object a filament (a FilamentSpec or a dict of its fields), kept as
+                ``metadata["copick"]["filament"]``; needs ``is_particle=True``. None leaves the metadata as given.
 
         Returns:
             The new or updated object.
 
         Raises:
-            ValueError: Bad name, existing name without ``exist_ok``, or a label another object uses.
+            ValueError: Bad name, existing name without ``exist_ok``, a label another object uses, or an invalid
+                object (e.g. a filament spec on an object that is not a particle).
             PermissionError: The project is read-only.
         """
         validate_name(name, "object name")
         self._check_writable(f"create object {name!r}")
+        if name.endswith("-multilabel"):
+            warnings.warn(
+                f"Object name {name!r} ends in '-multilabel', the suffix that marks multilabel segmentation stores; "
+                "its binary segmentations cannot be stored.",
+                UserWarning,
+                stacklevel=2,
+            )
+        fields = {
+            "is_particle": is_particle,
+            "label": label,
+            "color": color,
+            "emdb_id": emdb_id,
+            "pdb_id": pdb_id,
+            "identifier": identifier,
+            "map_threshold": map_threshold,
+            "radius": radius,
+            "metadata": metadata,
+            "filament": filament,
+        }
+        for _ in range(_OBJECT_RACE_RETRIES):
+            try:
+                return self._add_object(name, exist_ok, **fields)
+            except _LostRace:
+                # Another process added this object, or took the label we chose, after our list was loaded: look
+                # again. Each round at least one of the racing writers succeeds.
+                self._objects = None
+        return self._add_object(name, exist_ok, **fields)
+
+    def _add_object(
+        self,
+        name: str,
+        exist_ok: bool,
+        *,
+        is_particle: bool,
+        label: int | None,
+        color: Any,
+        emdb_id: str | None,
+        pdb_id: str | None,
+        identifier: str | None,
+        map_threshold: float | None,
+        radius: float | None,
+        metadata: dict[str, Any] | None,
+        filament: Any,
+    ) -> CopickObject:
         existing = self.get_object(name)
         if existing is not None:
             if not exist_ok:
                 raise DuplicateEntityError(f"Object {name!r} already exists; pass exist_ok=True to update it.")
+            if filament is not None:
+                metadata = metadata_with_filament(metadata or existing.metadata, filament)
             return self._update_existing_object(
                 existing,
                 is_particle=is_particle,
@@ -264,10 +324,13 @@ class CopickRoot(ReadOnlyGuard):
             identifier=identifier,
             map_threshold=map_threshold,
             radius=radius,
-            metadata=metadata or {},
+            metadata=metadata_with_filament(metadata, filament) if filament is not None else (metadata or {}),
         )
         obj = obj_cls(self, meta)
-        self._create_object(obj)
+        try:
+            self._create_object(obj)
+        except DuplicateEntityError as exc:
+            raise _LostRace(str(exc)) from None
         self.config.pickable_objects.append(meta)
         if self._objects is not None:
             self._objects.append(obj)
@@ -314,6 +377,19 @@ class CopickRoot(ReadOnlyGuard):
         """Meshes matching the filters across runs, each bound to its run."""
         return [m for run in self._selected_runs(runs) for m in run.get_meshes(object_name, user_id, session_id)]
 
+    def get_filaments(
+        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+    ) -> list[CopickFilaments]:
+        """Filament sets matching the filters across runs (each filter one value or an iterable), bound to their runs.
+
+        Args:
+            object_name: Object name(s).
+            user_id: User id(s).
+            session_id: Session id(s).
+            runs: Only these runs (names or run objects); every run when None.
+        """
+        return [f for run in self._selected_runs(runs) for f in run.get_filaments(object_name, user_id, session_id)]
+
     def get_segmentations(
         self,
         user_id: Any = None,
@@ -322,13 +398,21 @@ class CopickRoot(ReadOnlyGuard):
         name: Any = None,
         voxel_size: Any = None,
         *,
+        is_instance: bool | None = False,
+        is_panoptic: bool | None = False,
         runs: Any = None,
     ) -> list[CopickSegmentation]:
-        """Segmentations matching the filters across runs, each bound to its run."""
+        """Segmentations matching the filters across runs, each bound to its run.
+
+        As per run, binary and multilabel segmentations by default; ``is_instance=None, is_panoptic=None`` selects
+        every type.
+        """
         return [
             s
             for run in self._selected_runs(runs)
-            for s in run.get_segmentations(user_id, session_id, is_multilabel, name, voxel_size)
+            for s in run.get_segmentations(
+                user_id, session_id, is_multilabel, name, voxel_size, is_instance=is_instance, is_panoptic=is_panoptic
+            )
         ]
 
     def get_tomograms(self, tomo_type: Any = None, voxel_size: Any = None, *, runs: Any = None) -> list[CopickTomogram]:
@@ -344,7 +428,7 @@ class CopickRoot(ReadOnlyGuard):
         ]
 
     def stats(self) -> dict[str, Any]:
-        """Counts per entity kind, and picks per object and per user."""
+        """Counts per entity kind (``filaments`` counts filament sets), and picks per object and per user."""
         runs = self.runs
         picks = [p for r in runs for p in r.picks]
         per_object: dict[str, int] = {}
@@ -353,6 +437,7 @@ class CopickRoot(ReadOnlyGuard):
             per_object[p.pickable_object_name] = per_object.get(p.pickable_object_name, 0) + 1
             per_user[p.user_id] = per_user.get(p.user_id, 0) + 1
         vss = [vs for r in runs for vs in r.voxel_spacings]
+        filaments = [f for r in runs for f in r.filaments]
         tomos = [t for vs in vss for t in vs.tomograms]
         return {
             "objects": len(self.pickable_objects),
@@ -364,6 +449,9 @@ class CopickRoot(ReadOnlyGuard):
             "points": sum(len(p.to_numpy()[0]) for p in picks),
             "meshes": sum(len(r.meshes) for r in runs),
             "segmentations": sum(len(r.segmentations) for r in runs),
+            "filaments": len(filaments),
+            "filament_polylines": sum(len(f.instance_ids()) for f in filaments),
+            "filament_points": sum(sum(len(line) for line in f.numpy()) for f in filaments),
             "picks_per_object": dict(sorted(per_object.items())),
             "picks_per_user": dict(sorted(per_user.items())),
         }

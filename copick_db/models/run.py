@@ -1,7 +1,8 @@
-"""The spec's CopickRun: voxel spacings, picks, meshes and segmentations of one run."""
+"""The spec's CopickRun: voxel spacings, picks, filaments, meshes and segmentations of one run."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from copick_db.errors import DuplicateEntityError
@@ -9,6 +10,7 @@ from copick_db.models.entity import (
     ReadOnlyGuard,
     as_filter,
     check_ctor_kwargs,
+    insert_sorted,
     matches,
     matches_voxel_size,
     shared_instance,
@@ -21,11 +23,13 @@ from copick_db.models.meta import (
     CopickRunMeta,
     CopickSegmentationMeta,
     CopickVoxelSpacingMeta,
+    segmentation_type,
 )
 from copick_db.models.names import repair_name
 
 if TYPE_CHECKING:
     from copick_db.models.annotations import CopickMesh, CopickPicks, CopickSegmentation
+    from copick_db.models.filaments import CopickFilaments, CopickFilamentsFile
     from copick_db.models.root import CopickRoot
     from copick_db.models.values import CopickConfig
     from copick_db.models.voxel_spacing import CopickVoxelSpacing
@@ -52,6 +56,7 @@ class CopickRun(ReadOnlyGuard):
         self._picks: list[CopickPicks] | None = None
         self._meshes: list[CopickMesh] | None = None
         self._segmentations: list[CopickSegmentation] | None = None
+        self._filaments: list[CopickFilaments] | None = None
 
     def _parent_entity(self) -> ReadOnlyGuard:
         return self.root
@@ -74,6 +79,10 @@ class CopickRun(ReadOnlyGuard):
         """Return the run's pick sets from storage (backend hook)."""
         raise NotImplementedError
 
+    def query_filaments(self) -> list[CopickFilaments]:
+        """Return the run's filament sets from storage (backend hook; backends without filaments have none)."""
+        return []
+
     def query_meshes(self) -> list[CopickMesh]:
         """Return the run's meshes from storage (backend hook)."""
         raise NotImplementedError
@@ -94,6 +103,10 @@ class CopickRun(ReadOnlyGuard):
         """Filtered meshes straight from storage (backend hook; the default filters the full query)."""
         return _filter_owned(self.query_meshes(), object_name, user_id, session_id)
 
+    def _query_filaments(self, object_name: tuple | None, user_id: tuple | None, session_id: tuple | None) -> list:
+        """Filtered filament sets straight from storage (backend hook; the default filters the full query)."""
+        return _filter_owned(self.query_filaments(), object_name, user_id, session_id)
+
     def _query_segmentations(self, filters: dict[str, tuple | None]) -> list:
         """Filtered segmentations straight from storage (backend hook; the default filters the full query)."""
         return _filter_segmentations(self.query_segmentations(), filters)
@@ -105,6 +118,9 @@ class CopickRun(ReadOnlyGuard):
         raise NotImplementedError
 
     def _mesh_factory(self) -> tuple[type[CopickMesh], type[CopickMeshMeta]]:
+        raise NotImplementedError
+
+    def _filaments_factory(self) -> tuple[type[CopickFilaments], type[CopickFilamentsFile]]:
         raise NotImplementedError
 
     def _segmentation_factory(self) -> tuple[type[CopickSegmentation], type[CopickSegmentationMeta]]:
@@ -139,6 +155,13 @@ class CopickRun(ReadOnlyGuard):
         return self._picks
 
     @property
+    def filaments(self) -> list[CopickFilaments]:
+        """The run's filament sets, loaded on first access."""
+        if self._filaments is None:
+            self._filaments = self.query_filaments()
+        return self._filaments
+
+    @property
     def meshes(self) -> list[CopickMesh]:
         """The run's meshes, loaded on first access."""
         if self._meshes is None:
@@ -164,6 +187,10 @@ class CopickRun(ReadOnlyGuard):
         """Forget cached meshes."""
         self._meshes = None
 
+    def refresh_filaments(self) -> None:
+        """Forget cached filament sets."""
+        self._filaments = None
+
     def refresh_segmentations(self) -> None:
         """Forget cached segmentations."""
         self._segmentations = None
@@ -174,6 +201,7 @@ class CopickRun(ReadOnlyGuard):
         self.refresh_picks()
         self.refresh_meshes()
         self.refresh_segmentations()
+        self.refresh_filaments()
 
     # -- getters ----------------------------------------------------------------------------------------------
 
@@ -206,6 +234,15 @@ class CopickRun(ReadOnlyGuard):
             return _filter_owned(self._meshes, *filters)
         return self._query_meshes(*filters)
 
+    def get_filaments(
+        self, object_name: Any = None, user_id: Any = None, session_id: Any = None
+    ) -> list[CopickFilaments]:
+        """Filament sets matching every given filter; each filter is one value or an iterable of values."""
+        filters = (as_filter(object_name), as_filter(user_id), as_filter(session_id))
+        if self._filaments is not None:
+            return _filter_owned(self._filaments, *filters)
+        return self._query_filaments(*filters)
+
     def get_segmentations(
         self,
         user_id: Any = None,
@@ -213,16 +250,27 @@ class CopickRun(ReadOnlyGuard):
         is_multilabel: bool | None = None,
         name: Any = None,
         voxel_size: Any = None,
+        *,
+        is_instance: bool | None = False,
+        is_panoptic: bool | None = False,
         **kwargs: Any,
     ) -> list[CopickSegmentation]:
-        """Segmentations matching every given filter; each filter is one value or an iterable of values."""
-        filters = {
-            "user_id": as_filter(user_id),
-            "session_id": as_filter(session_id),
-            "is_multilabel": as_filter(is_multilabel),
-            "name": as_filter(name),
-            "voxel_size": as_filter(voxel_size),
-        }
+        """Segmentations matching every given filter; each filter is one value or an iterable of values.
+
+        As in copick 1.31, the default selects binary and multilabel segmentations: pass ``is_instance=True`` or
+        ``is_panoptic=True`` for those types, or ``is_instance=None, is_panoptic=None`` for every type.
+
+        Args:
+            user_id: User id(s).
+            session_id: Session id(s).
+            is_multilabel: Only multilabel (True) or only not multilabel (False); None for either.
+            name: Name(s).
+            voxel_size: Voxel size(s) in Å, matched within 1e-3 Å.
+            is_instance: Only instance (True) or no instance (False, default) segmentations; None for either.
+            is_panoptic: Only panoptic (True) or no panoptic (False, default) segmentations; None for either.
+            **kwargs: Accepted for subclasses; ignored.
+        """
+        filters = segmentation_filters(user_id, session_id, is_multilabel, name, voxel_size, is_instance, is_panoptic)
         if self._segmentations is not None:
             return _filter_segmentations(self._segmentations, filters)
         return self._query_segmentations(filters)
@@ -235,6 +283,14 @@ class CopickRun(ReadOnlyGuard):
         """Pick sets made by tools (``from_tool``: user or session "0")."""
         return [p for p in self.picks if p.from_tool]
 
+    def user_filaments(self) -> list[CopickFilaments]:
+        """Filament sets traced by people (``from_user``)."""
+        return [f for f in self.filaments if f.from_user]
+
+    def tool_filaments(self) -> list[CopickFilaments]:
+        """Filament sets made by tools (``from_tool``: user or session "0")."""
+        return [f for f in self.filaments if f.from_tool]
+
     def user_meshes(self) -> list[CopickMesh]:
         """Meshes made by people."""
         return [m for m in self.meshes if m.from_user]
@@ -244,11 +300,11 @@ class CopickRun(ReadOnlyGuard):
         return [m for m in self.meshes if m.from_tool]
 
     def user_segmentations(self) -> list[CopickSegmentation]:
-        """Segmentations made by people."""
+        """Segmentations (of every type) made by people."""
         return [s for s in self.segmentations if s.from_user]
 
     def tool_segmentations(self) -> list[CopickSegmentation]:
-        """Segmentations made by tools."""
+        """Segmentations (of every type) made by tools."""
         return [s for s in self.segmentations if s.from_tool]
 
     # -- factories --------------------------------------------------------------------------------------------
@@ -308,6 +364,36 @@ class CopickRun(ReadOnlyGuard):
             picks, "_picks", exist_ok, lambda: _first(self._query_picks((object_name,), (user_id,), (session_id,)))
         )
 
+    def new_filaments(
+        self, object_name: str, session_id: str | None = None, user_id: str | None = None, exist_ok: bool = False
+    ) -> CopickFilaments:
+        """Create an empty filament set for ``object_name`` owned by (user_id, session_id).
+
+        Names are repaired to copick's rule with a UserWarning; ``user_id`` and ``session_id`` fall back to the
+        root's. As in copick, an object that is not declared a filament is allowed, with a logged warning.
+
+        Raises:
+            ValueError: Unknown object, no user id, or the set exists and ``exist_ok`` is False.
+            PermissionError: The run is read-only.
+        """
+        object_name = self._known_object(object_name)
+        obj = self.root.get_object(object_name)
+        if obj is not None and not obj.is_filament:
+            logging.getLogger(__name__).warning(
+                "Object %s is not declared a filament (see PickableObject.set_filament).", object_name
+            )
+        user_id, session_id = self._owner(user_id, session_id)
+        self._check_writable(f"create filaments in run {self.name!r}")
+        filaments_cls, meta_cls = self._filaments_factory()
+        meta = meta_cls(pickable_object_name=object_name, user_id=user_id, session_id=session_id, run_name=self.name)
+        filaments = filaments_cls(self, meta)
+        return self._add(
+            filaments,
+            "_filaments",
+            exist_ok,
+            lambda: _first(self._query_filaments((object_name,), (user_id,), (session_id,))),
+        )
+
     def new_mesh(
         self,
         object_name: str,
@@ -342,18 +428,42 @@ class CopickRun(ReadOnlyGuard):
         is_multilabel: bool = False,
         user_id: str | None = None,
         exist_ok: bool = False,
+        *,
+        is_instance: bool = False,
+        is_panoptic: bool = False,
         **kwargs: Any,
     ) -> CopickSegmentation:
-        """Create an empty segmentation.
+        """Create an empty segmentation of one type: binary (no flag), multilabel, instance or panoptic.
 
-        A single-label segmentation's ``name`` must be a pickable object; multilabel names are free.
+        Binary and instance segmentations are named after a pickable object; multilabel and panoptic names are free.
+
+        Args:
+            voxel_size: Voxel size in Å.
+            name: Object name (binary, instance) or any name (multilabel, panoptic).
+            session_id: Session id; the root's when None.
+            is_multilabel: Voxels hold object labels.
+            user_id: User id; the root's when None.
+            exist_ok: Return the existing segmentation instead of raising.
+            is_instance: Voxels hold instance ids of object ``name``.
+            is_panoptic: (2, z, y, x): object label and instance id per voxel.
+            **kwargs: Meta fields, or constructor arguments (``config``).
 
         Raises:
-            ValueError: Bad voxel size or name, no user id, or it exists and ``exist_ok`` is False.
+            ValueError: Several type flags, bad voxel size or name, no user id, or it exists and ``exist_ok`` is
+                False.
             PermissionError: The run is read-only.
         """
+        kind = segmentation_type(is_multilabel, is_instance, is_panoptic)
         voxel_size = _positive_voxel_size(voxel_size)
-        name = self._known_object(name) if not is_multilabel else repair_name(name, "segmentation name")
+        if kind in ("binary", "instance"):
+            name = self._known_object(name)
+        else:
+            name = repair_name(name, "segmentation name")
+        if kind == "binary" and name.endswith("-multilabel"):
+            raise ValueError(
+                f"A binary segmentation of {name!r} would be stored under the name of a multilabel segmentation "
+                f"{name[: -len('-multilabel')]!r}; rename the object so that it does not end in '-multilabel'."
+            )
         user_id, session_id = self._owner(user_id, session_id)
         self._check_writable(f"create a segmentation in run {self.name!r}")
         seg_cls, meta_cls = self._segmentation_factory()
@@ -365,16 +475,14 @@ class CopickRun(ReadOnlyGuard):
             user_id=user_id,
             session_id=session_id,
             is_multilabel=bool(is_multilabel),
+            is_instance=bool(is_instance),
+            is_panoptic=bool(is_panoptic),
             **meta_kwargs,
         )
         seg = seg_cls(self, meta, **ctor_kwargs)
-        filters = {
-            "user_id": (user_id,),
-            "session_id": (session_id,),
-            "is_multilabel": (bool(is_multilabel),),
-            "name": (name,),
-            "voxel_size": (voxel_size,),
-        }
+        filters = segmentation_filters(
+            user_id, session_id, bool(is_multilabel), name, voxel_size, bool(is_instance), bool(is_panoptic)
+        )
         return self._add(seg, "_segmentations", exist_ok, lambda: _first(self._query_segmentations(filters)))
 
     def _add(self, entity: Any, cache: str, exist_ok: bool, lookup: Any) -> Any:
@@ -388,14 +496,12 @@ class CopickRun(ReadOnlyGuard):
                     f"{entity!r} already exists; pass exist_ok=True to get the existing one."
                 ) from None
             return shared_instance(getattr(self, cache), existing)
-        cached = getattr(self, cache)
-        if cached is not None:
-            cached.append(entity)
+        insert_sorted(getattr(self, cache), entity)
         return entity
 
     def _forget(self, entity: Any) -> None:
         """Drop a deleted child from whichever cache holds it."""
-        for cache in ("_voxel_spacings", "_picks", "_meshes", "_segmentations"):
+        for cache in ("_voxel_spacings", "_picks", "_meshes", "_segmentations", "_filaments"):
             items = getattr(self, cache)
             if items is not None and entity in items:
                 setattr(self, cache, [e for e in items if e is not entity])
@@ -418,6 +524,11 @@ class CopickRun(ReadOnlyGuard):
         for mesh in self.get_meshes(object_name, user_id, session_id):
             mesh.delete()
 
+    def delete_filaments(self, object_name: Any = None, user_id: Any = None, session_id: Any = None) -> None:
+        """Delete the filament sets matching the filters (every set when all are None)."""
+        for filaments in self.get_filaments(object_name, user_id, session_id):
+            filaments.delete()
+
     def delete_segmentations(
         self,
         user_id: Any = None,
@@ -425,9 +536,16 @@ class CopickRun(ReadOnlyGuard):
         is_multilabel: bool | None = None,
         name: Any = None,
         voxel_size: Any = None,
+        *,
+        is_instance: bool | None = False,
+        is_panoptic: bool | None = False,
     ) -> None:
-        """Delete the segmentations matching the filters (every segmentation when all are None)."""
-        for seg in self.get_segmentations(user_id, session_id, is_multilabel, name, voxel_size):
+        """Delete the segmentations matching the filters; like :meth:`get_segmentations`, binary and multilabel
+        ones by default (``is_instance=None, is_panoptic=None`` for every type)."""
+        found = self.get_segmentations(
+            user_id, session_id, is_multilabel, name, voxel_size, is_instance=is_instance, is_panoptic=is_panoptic
+        )
+        for seg in found:
             seg.delete()
 
 
@@ -455,13 +573,38 @@ def _filter_owned(items: list, object_name: tuple | None, user_id: tuple | None,
     ]
 
 
+#: The boolean type flags of a segmentation, in the order of its catalog columns.
+SEGMENTATION_FLAGS = ("is_multilabel", "is_instance", "is_panoptic")
+
+
+def segmentation_filters(
+    user_id: Any = None,
+    session_id: Any = None,
+    is_multilabel: Any = None,
+    name: Any = None,
+    voxel_size: Any = None,
+    is_instance: Any = None,
+    is_panoptic: Any = None,
+) -> dict[str, tuple | None]:
+    """The normalised filters of a segmentation getter (see :func:`~copick_db.models.entity.as_filter`)."""
+    return {
+        "user_id": as_filter(user_id),
+        "session_id": as_filter(session_id),
+        "is_multilabel": as_filter(is_multilabel),
+        "name": as_filter(name),
+        "voxel_size": as_filter(voxel_size),
+        "is_instance": as_filter(is_instance),
+        "is_panoptic": as_filter(is_panoptic),
+    }
+
+
 def _filter_segmentations(items: list, filters: dict[str, tuple | None]) -> list:
     return [
         s
         for s in items
-        if matches(s.user_id, filters["user_id"])
-        and matches(s.session_id, filters["session_id"])
-        and matches(s.is_multilabel, filters["is_multilabel"])
-        and matches(s.name, filters["name"])
-        and matches_voxel_size(s.voxel_size, filters["voxel_size"])
+        if matches(s.user_id, filters.get("user_id"))
+        and matches(s.session_id, filters.get("session_id"))
+        and all(matches(getattr(s, flag), filters.get(flag)) for flag in SEGMENTATION_FLAGS)
+        and matches(s.name, filters.get("name"))
+        and matches_voxel_size(s.voxel_size, filters.get("voxel_size"))
     ]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from copick_db.errors import DuplicateEntityError
-from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, shared_instance, split_kwargs
+from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, insert_sorted, shared_instance, split_kwargs
 from copick_db.models.meta import CopickFeaturesMeta, CopickTomogramMeta
 from copick_db.models.names import repair_name
 from copick_db.models.volume import VolumeMixin
@@ -115,8 +115,7 @@ class CopickTomogram(VolumeMixin, ReadOnlyGuard):
                     f"{features!r} already exists; pass exist_ok=True to get the existing one."
                 ) from None
             return shared_instance(self._features, found)
-        if self._features is not None:
-            self._features.append(features)
+        insert_sorted(self._features, features)
         return features
 
     def _forget(self, features: CopickFeatures) -> None:

@@ -28,9 +28,67 @@ from pydantic import (
 from copick_db.errors import InvalidTransformError
 from copick_db.models.names import validate_name
 
-__all__ = ["CopickConfig", "CopickLocation", "CopickPoint", "PickableObject"]
+__all__ = ["CopickConfig", "CopickLocation", "CopickPoint", "FilamentSpec", "PickableObject"]
 
 DEFAULT_COLOR = (100, 100, 100, 255)
+
+#: Key of ``PickableObject.metadata`` that copick reserves for its own extensions of the object spec.
+COPICK_METADATA_NAMESPACE = "copick"
+#: Key in that namespace that declares an object a filament (its value is a :class:`FilamentSpec`).
+FILAMENT_METADATA_KEY = "filament"
+
+
+class FilamentSpec(BaseModel):
+    """Declares a pickable object a filament (microtubule, actin, ...): annotated with ordered points along its axis.
+
+    Kept on the object as ``metadata["copick"]["filament"]`` (plain JSON), so clients that know nothing of filaments
+    read the object as an ordinary particle and keep the declaration when they rewrite it. Picks of a filament object
+    use ``instance_id`` as the filament id (from 1; 0 is unassigned). Keys this model does not declare are kept.
+
+    Attributes:
+        polar: Whether the structure has a polarity; None when not stated.
+        helical_rise_a: Axial rise per subunit in Å (> 0); descriptive only.
+        helical_twist_deg: Twist per subunit in degrees; descriptive only.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    polar: bool | None = None
+    helical_rise_a: float | None = Field(default=None, gt=0)
+    helical_twist_deg: float | None = None
+
+
+def metadata_with_filament(metadata: dict[str, Any] | None, filament: FilamentSpec | dict[str, Any] | None) -> dict:
+    """A copy of ``metadata`` with ``filament`` under ``metadata["copick"]["filament"]``, or without it when None.
+
+    Args:
+        metadata: Object metadata (not changed).
+        filament: The spec, a dict of its fields, or None to remove the declaration.
+
+    Returns:
+        The new metadata; an emptied ``"copick"`` namespace is dropped.
+
+    Raises:
+        ValueError: The spec is invalid, or ``metadata["copick"]`` holds something other than a dict.
+    """
+    result = dict(metadata or {})
+    namespace = result.get(COPICK_METADATA_NAMESPACE, {})
+    if not isinstance(namespace, dict):
+        raise ValueError(
+            f"metadata[{COPICK_METADATA_NAMESPACE!r}] holds a {type(namespace).__name__}, not a dict; copick reserves "
+            "this key for its object spec extensions, so move that value elsewhere first."
+        )
+    namespace = dict(namespace)
+    if filament is None:
+        namespace.pop(FILAMENT_METADATA_KEY, None)
+    else:
+        spec = filament if isinstance(filament, FilamentSpec) else FilamentSpec.model_validate(filament)
+        namespace[FILAMENT_METADATA_KEY] = spec.model_dump(exclude_none=True)
+    if namespace:
+        result[COPICK_METADATA_NAMESPACE] = namespace
+    else:
+        result.pop(COPICK_METADATA_NAMESPACE, None)
+    return result
 
 
 class PickableObject(BaseModel):
@@ -45,8 +103,10 @@ class PickableObject(BaseModel):
         pdb_id: PDB entry of the object's structure.
         identifier: Ontology identifier (GO, UniProtKB, ...). Also accepted as ``go_id`` on input.
         map_threshold: Isosurface level for rendering the density map.
-        radius: Particle radius in Å.
-        metadata: Free-form user metadata; None becomes ``{}``.
+        radius: Particle radius in Å (for a filament, the tube radius).
+        metadata: Free-form user metadata; None becomes ``{}``. ``metadata["copick"]`` is reserved for copick's
+            extensions: ``metadata["copick"]["filament"]`` declares a filament (see :class:`FilamentSpec`) and is
+            validated and normalised when present.
     """
 
     name: str
@@ -94,6 +154,49 @@ class PickableObject(BaseModel):
     @classmethod
     def _none_to_empty(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @model_validator(mode="after")
+    def _check_filament_spec(self) -> PickableObject:
+        # Only the filament key is checked: anything else under "copick" (even a non-dict) is left as it is.
+        namespace = (self.metadata or {}).get(COPICK_METADATA_NAMESPACE)
+        if not isinstance(namespace, dict) or namespace.get(FILAMENT_METADATA_KEY) is None:
+            return self
+        spec = FilamentSpec.model_validate(namespace[FILAMENT_METADATA_KEY])
+        if not self.is_particle:
+            raise ValueError(
+                f"object {self.name!r} is declared a filament but is_particle is False; filaments are annotated "
+                "with points, so set is_particle=True"
+            )
+        normalised = {**namespace, FILAMENT_METADATA_KEY: spec.model_dump(exclude_none=True)}
+        self.metadata = {**self.metadata, COPICK_METADATA_NAMESPACE: normalised}
+        return self
+
+    @property
+    def filament(self) -> FilamentSpec | None:
+        """The object's filament declaration, or None when it is not a filament."""
+        namespace = (self.metadata or {}).get(COPICK_METADATA_NAMESPACE)
+        if isinstance(namespace, dict) and namespace.get(FILAMENT_METADATA_KEY) is not None:
+            return FilamentSpec.model_validate(namespace[FILAMENT_METADATA_KEY])
+        return None
+
+    @property
+    def is_filament(self) -> bool:
+        """Whether the object is declared a filament."""
+        return self.filament is not None
+
+    def set_filament(self, filament: FilamentSpec | dict[str, Any] | None) -> None:
+        """Declare the object a filament, change its declaration, or remove it (``None``).
+
+        The whole object is validated before anything changes.
+
+        Args:
+            filament: A FilamentSpec, a dict of its fields, or None.
+
+        Raises:
+            ValueError: The spec is invalid, the object is not a particle, or ``metadata["copick"]`` is not a dict.
+        """
+        metadata = metadata_with_filament(self.metadata, filament)
+        self.metadata = type(self).model_validate({**self.model_dump(), "metadata": metadata}).metadata
 
 
 class CopickConfig(BaseModel):

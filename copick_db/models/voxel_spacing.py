@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from copick_db.errors import DuplicateEntityError
-from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, shared_instance, split_kwargs
+from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, insert_sorted, shared_instance, split_kwargs
 from copick_db.models.meta import CopickTomogramMeta, CopickVoxelSpacingMeta
 from copick_db.models.names import repair_name
 
@@ -109,8 +109,7 @@ class CopickVoxelSpacing(ReadOnlyGuard):
                     f"{tomogram!r} already exists; pass exist_ok=True to get the existing one."
                 ) from None
             return shared_instance(self._tomograms, existing[0])
-        if self._tomograms is not None:
-            self._tomograms.append(tomogram)
+        insert_sorted(self._tomograms, tomogram)
         return tomogram
 
     def _forget(self, tomogram: CopickTomogram) -> None:

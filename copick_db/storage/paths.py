@@ -8,6 +8,9 @@ Every function here is pure: it builds a string and does no I/O. The layout is c
     ExperimentRuns/<run>/Picks/<user>_<session>_<object>.json
     ExperimentRuns/<run>/Meshes/<user>_<session>_<object>.glb
     ExperimentRuns/<run>/Segmentations/<vs:.3f>_<user>_<session>_<name>[-multilabel].zarr
+    ExperimentRuns/<run>/InstanceSegmentations/<vs:.3f>_<user>_<session>_<name>.zarr
+    ExperimentRuns/<run>/PanopticSegmentations/<vs:.3f>_<user>_<session>_<name>.zarr
+    ExperimentRuns/<run>/Filaments/<user>_<session>_<object>.json
     Objects/<name>.zarr
 
 Design invariants:
@@ -28,16 +31,21 @@ import posixpath
 from pathlib import Path
 
 __all__ = [
+    "SEGMENTATION_DIRECTORIES",
     "check_component",
     "features_path",
+    "filaments_path",
     "format_voxel_size",
+    "instance_segmentation_path",
     "mesh_path",
     "object_path",
+    "panoptic_segmentation_path",
     "picks_path",
     "resolve",
     "run_dir",
     "segmentation_path",
     "tomogram_path",
+    "typed_segmentation_path",
     "voxel_key",
     "voxel_spacing_dir",
 ]
@@ -311,3 +319,103 @@ def _identity(user_id: str, session_id: str, name: str, what: str) -> str:
 def _join(directory: str, filename: str) -> str:
     """Join a checked directory and file name, checking the assembled file name's length too."""
     return f"{directory}/{check_component(filename, 'file name')}"
+
+
+# -- copick 1.31: typed segmentations and filaments -----------------------------------------------------------------
+
+#: The run-level directory of each segmentation type; only ``Segmentations`` marks a type (multilabel) in the name.
+SEGMENTATION_DIRECTORIES = {
+    "binary": "Segmentations",
+    "multilabel": "Segmentations",
+    "instance": "InstanceSegmentations",
+    "panoptic": "PanopticSegmentations",
+}
+
+
+def _typed_store(run: str, directory: str, voxel_size: float, user_id: str, session_id: str, name: str) -> str:
+    stem = f"{format_voxel_size(voxel_size)}_{_identity(user_id, session_id, name, 'segmentation name')}"
+    return _join(f"{run_dir(run)}/{directory}", f"{stem}.zarr")
+
+
+def instance_segmentation_path(run: str, voxel_size: float, user_id: str, session_id: str, name: str) -> str:
+    """Zarr store of an instance segmentation (the directory, not a suffix, records the type).
+
+    Args:
+        run: Run name.
+        voxel_size: Voxel size in Å.
+        user_id: User id.
+        session_id: Session id.
+        name: Name of the segmented object.
+
+    Returns:
+        ``"ExperimentRuns/{run}/InstanceSegmentations/{vs:.3f}_{user_id}_{session_id}_{name}.zarr"``.
+
+    Raises:
+        ValueError: If a name is not a valid path component, or the voxel size is invalid.
+    """
+    return _typed_store(run, SEGMENTATION_DIRECTORIES["instance"], voxel_size, user_id, session_id, name)
+
+
+def panoptic_segmentation_path(run: str, voxel_size: float, user_id: str, session_id: str, name: str) -> str:
+    """Zarr store of a panoptic segmentation (the directory, not a suffix, records the type).
+
+    Args:
+        run: Run name.
+        voxel_size: Voxel size in Å.
+        user_id: User id.
+        session_id: Session id.
+        name: Segmentation name.
+
+    Returns:
+        ``"ExperimentRuns/{run}/PanopticSegmentations/{vs:.3f}_{user_id}_{session_id}_{name}.zarr"``.
+
+    Raises:
+        ValueError: If a name is not a valid path component, or the voxel size is invalid.
+    """
+    return _typed_store(run, SEGMENTATION_DIRECTORIES["panoptic"], voxel_size, user_id, session_id, name)
+
+
+def typed_segmentation_path(
+    run: str,
+    voxel_size: float,
+    user_id: str,
+    session_id: str,
+    name: str,
+    *,
+    is_multilabel: bool = False,
+    is_instance: bool = False,
+    is_panoptic: bool = False,
+) -> str:
+    """Zarr store of a segmentation of any type: :func:`segmentation_path` for binary and multilabel, else
+    :func:`instance_segmentation_path` or :func:`panoptic_segmentation_path`.
+
+    Raises:
+        ValueError: More than one type flag is set, a name is not a valid path component, or the voxel size is
+            invalid.
+    """
+    if sum(map(bool, (is_multilabel, is_instance, is_panoptic))) > 1:
+        raise ValueError("a segmentation has one type: set at most one of is_multilabel, is_instance, is_panoptic")
+    if is_instance:
+        return instance_segmentation_path(run, voxel_size, user_id, session_id, name)
+    if is_panoptic:
+        return panoptic_segmentation_path(run, voxel_size, user_id, session_id, name)
+    return segmentation_path(run, voxel_size, user_id, session_id, name, bool(is_multilabel))
+
+
+def filaments_path(run: str, user_id: str, session_id: str, object_name: str) -> str:
+    """JSON file of a filament set in copick's layout (copick_db keeps the polylines in the catalog; this is where
+    import and export find and write them).
+
+    Args:
+        run: Run name.
+        user_id: User id.
+        session_id: Session id.
+        object_name: Name of the traced object.
+
+    Returns:
+        ``"ExperimentRuns/{run}/Filaments/{user_id}_{session_id}_{object_name}.json"``.
+
+    Raises:
+        ValueError: If a name is not a valid path component.
+    """
+    return _join(f"{run_dir(run)}/Filaments", f"{_identity(user_id, session_id, object_name, 'object name')}.json")

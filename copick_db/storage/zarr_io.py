@@ -23,6 +23,7 @@ import json
 import math
 import numbers
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,12 @@ from copick_db.storage.paths import check_component
 __all__ = [
     "ZARR_MAJOR",
     "array_info",
+    "copy_store_nested",
     "has_data",
     "list_arrays",
     "open_array",
     "open_store",
+    "prepare_multiscale",
     "read",
     "read_attrs",
     "write",
@@ -102,20 +105,10 @@ def write_multiscale(
             voxel size is not positive and finite, or a value would change when cast to ``dtype`` (out of range,
             non-integral or non-finite values into an integer dtype; the message names a dtype that holds them).
     """
-    data = np.asarray(data)
-    if data.ndim not in (3, 4):
-        raise ValueError(f"volume must be 3D (z, y, x) or 4D (c, z, y, x), got {data.ndim}D with shape {data.shape}")
-    if 0 in data.shape:
-        raise ValueError(f"volume must have at least one voxel along every axis, got shape {data.shape}")
-    if isinstance(levels, bool) or not isinstance(levels, numbers.Integral) or levels < 1:
-        raise ValueError(f"levels must be an integer >= 1, got {levels!r}")
-    if method not in _METHODS:
-        raise ValueError(f"downsampling method must be one of {_METHODS}, got {method!r}")
-    voxel_size = _check_voxel_size(voxel_size)
-    target = _check_dtype(dtype)
-    channel_axis = data.ndim == 4
-
-    level = _checked_cast(data, target, "volume")
+    level = prepare_multiscale(data, voxel_size=voxel_size, levels=levels, dtype=dtype, method=method)
+    voxel_size = float(voxel_size)
+    target = level.dtype
+    channel_axis = level.ndim == 4
     remove_path(path)
     group = _new_group(Path(path))
     for index in range(int(levels)):
@@ -127,6 +120,30 @@ def write_multiscale(
         array = _create_array(group, str(index), level.shape, chunks, target)
         array[...] = level
     _put_attrs(group, _multiscale_attrs(voxel_size, int(levels), channel_axis))
+
+
+def prepare_multiscale(
+    data: np.ndarray, *, voxel_size: float, levels: int = 3, dtype: Any = np.float32, method: str = "mean"
+) -> np.ndarray:
+    """Check the arguments of :func:`write_multiscale` without any I/O and return level 0 cast to ``dtype``.
+
+    Callers validate with this before they create directories or staging paths, so that bad input leaves the
+    data root untouched; passing the result on to :func:`write_multiscale` costs no second cast or check.
+
+    Raises:
+        ValueError: As :func:`write_multiscale`.
+    """
+    data = np.asarray(data)
+    if data.ndim not in (3, 4):
+        raise ValueError(f"volume must be 3D (z, y, x) or 4D (c, z, y, x), got {data.ndim}D with shape {data.shape}")
+    if 0 in data.shape:
+        raise ValueError(f"volume must have at least one voxel along every axis, got shape {data.shape}")
+    if isinstance(levels, bool) or not isinstance(levels, numbers.Integral) or levels < 1:
+        raise ValueError(f"levels must be an integer >= 1, got {levels!r}")
+    if method not in _METHODS:
+        raise ValueError(f"downsampling method must be one of {_METHODS}, got {method!r}")
+    _check_voxel_size(voxel_size)
+    return _checked_cast(data, _check_dtype(dtype), "volume")
 
 
 def _multiscale_attrs(voxel_size: float, levels: int, channel_axis: bool) -> dict[str, Any]:
@@ -581,3 +598,56 @@ def _load_json_object(file: Path) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"{file} does not hold a JSON object")
     return value
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Copying stores (export to copick)
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def copy_store_nested(source: Path, target: Path) -> list[str]:
+    """Copy a zarr-format-2 store directory so that copick reads it: every array with nested ``/`` chunk keys.
+
+    The tree is copied as is (symlinks followed); then each array whose chunks are stored under flat ``.`` keys
+    (files like ``0.0.0``, which copick's ``/``-separated lookups miss, reading zeros) has them moved to nested
+    paths (``0/0/0``) and its ``.zarray`` set to ``"dimension_separator": "/"``. No data is decoded or re-encoded.
+
+    Args:
+        source: The store to copy.
+        target: Where to create the copy (must not exist).
+
+    Returns:
+        The keys (paths inside the store) of the arrays whose chunk keys were rewritten.
+
+    Raises:
+        FileNotFoundError: ``source`` does not exist.
+        FileExistsError: ``target`` exists.
+        ValueError: An array's ``.zarray`` is not a JSON object.
+    """
+    source, target = Path(source), Path(target)
+    shutil.copytree(source, target, symlinks=False)
+    rewritten = []
+    for dirpath, dirnames, filenames in os.walk(target):
+        if ".zarray" not in filenames:
+            continue
+        dirnames[:] = []  # an array's subdirectories hold chunks only
+        meta_file = Path(dirpath) / ".zarray"
+        meta = _load_json_object(meta_file)
+        flat = [name for name in filenames if _is_flat_chunk_key(name)]
+        if not flat and meta.get("dimension_separator") == "/":
+            continue
+        for name in flat:
+            nested = Path(dirpath, *name.split("."))
+            nested.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(Path(dirpath, name), nested)
+        meta["dimension_separator"] = "/"
+        meta_file.write_text(json.dumps(meta, indent=4, sort_keys=True, ensure_ascii=True))
+        if flat:
+            rewritten.append(Path(dirpath).relative_to(target).as_posix())
+    return rewritten
+
+
+def _is_flat_chunk_key(name: str) -> bool:
+    """Whether a file name is a flat multi-dimensional chunk key such as ``0.1.2``."""
+    parts = name.split(".")
+    return len(parts) > 1 and all(part.isdigit() for part in parts)

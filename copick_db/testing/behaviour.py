@@ -4,7 +4,8 @@ Subclass :class:`CopickRootBehaviour` in a test module and implement :meth:`~Cop
 :meth:`~CopickRootBehaviour.reopen`, if a fresh root on the same storage is made differently); pytest collects
 every ``test_*`` method. The tests use only the public API of the spec and copick 1.x, so they hold a backend to
 what users rely on: identity and duplicates, laziness and refresh, user/tool ownership, points that round-trip
-exactly, volumes in ZYX order, read-only guards, and cross-run queries.
+exactly, volumes in ZYX order, read-only guards, cross-run queries, and copick 1.31's additions (filaments, instance
+and panoptic segmentations, filters that take one value or several).
 
 Example::
 
@@ -25,7 +26,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from copick_db.models import CopickLocation, CopickPoint, CopickRoot
+from copick_db.models import CopickFilament, CopickFilamentCurve, CopickLocation, CopickPoint, CopickRoot
 
 #: The configuration every test starts from.
 CONFIG: dict[str, Any] = {
@@ -36,8 +37,22 @@ CONFIG: dict[str, Any] = {
         {"name": "ribosome", "is_particle": True, "label": 1, "color": [0, 117, 220, 255], "radius": 150.0},
         {"name": "proteasome", "is_particle": True, "label": 2, "radius": 90.0},
         {"name": "membrane", "is_particle": False, "label": 3},
+        {
+            "name": "microtubule",
+            "is_particle": True,
+            "label": 4,
+            "radius": 125.0,
+            "metadata": {"copick": {"filament": {"polar": True, "helical_rise_a": 9.4}}},
+        },
     ],
 }
+
+#: Three polylines of 2, 3 and 4 points (Å), with values that must round-trip exactly.
+POLYLINES = [
+    np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0]]),
+    np.array([[1.25, 2.5, 3.75], [1e-7, 123456.789, 0.1], [5.0, 5.0, 5.0]]),
+    np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 2.0], [0.0, 1.0, 2.0], [1.0, 1.0, 2.0]]),
+]
 
 
 class CopickRootBehaviour:
@@ -363,3 +378,353 @@ class CopickRootBehaviour:
         )
         assert stats["picks_per_user"] == {"alice": 1, "bob": 1}
         assert stats["picks_per_object"] == {"ribosome": 2}
+
+    # -- picks in copick 1.31's forms -------------------------------------------------------------------------
+
+    def test_picks_take_copick_1_31_positional_arguments_and_methods(self, root, run):
+        positions = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+        transforms = np.tile(np.eye(4), (2, 1, 1))
+        transforms[1, :3, 3] = [0.5, 0.25, -1.0]
+        run.new_picks("microtubule", "1").from_numpy(positions, transforms, [1, 2], [0.5, 0.75])
+        again = self.reopen(root).get_run("TS_001").get_picks("microtubule")[0]
+        np.testing.assert_array_equal(again.instance_ids(), [1, 2])
+        np.testing.assert_array_equal(again.scores(), [0.5, 0.75])
+        np.testing.assert_array_equal(again.full_positions(), positions + transforms[:, :3, 3])
+
+    def test_copick_style_picks_default_to_instance_zero_and_score_one(self, run):
+        picks = run.new_picks("ribosome", "1")
+        picks.from_numpy(positions=np.zeros((3, 3)))
+        np.testing.assert_array_equal(picks.instance_ids(), [0, 0, 0])
+        np.testing.assert_array_equal(picks.scores(), [1.0, 1.0, 1.0])
+        picks.from_numpy(np.zeros((1, 3)), None, [3])
+        np.testing.assert_array_equal(picks.scores(), [1.0])
+
+    def test_a_null_score_reads_as_one_in_copicks_method_form(self, run):
+        picks = run.new_picks("ribosome", "1")
+        picks.points = [CopickPoint(location=CopickLocation(x=1, y=2, z=3), score=None)]
+        picks.store()
+        assert np.isnan(picks.scores[0])
+        np.testing.assert_array_equal(picks.scores(), [1.0])
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"instance_ids": [-1, 0]}, ">= 0"),
+            ({"instance_ids": [0.5, 1]}, "whole"),
+            ({"instance_ids": [1]}, "shape"),
+            ({"scores": [np.nan, 1.0]}, "finite"),
+        ],
+    )
+    def test_bad_copick_style_pick_values_raise_value_error(self, run, kwargs, match):
+        with pytest.raises(ValueError, match=match):
+            run.new_picks("ribosome", "1").from_numpy(np.zeros((2, 3)), **kwargs)
+
+    # -- filaments --------------------------------------------------------------------------------------------
+
+    def test_filament_objects_keep_their_spec(self, root):
+        obj = self.reopen(root).get_object("microtubule")
+        assert obj.is_filament and obj.filament.polar is True and obj.filament.helical_rise_a == 9.4
+        assert obj.metadata["copick"]["filament"] == {"polar": True, "helical_rise_a": 9.4}
+        assert not self.reopen(root).get_object("ribosome").is_filament
+
+    def test_new_object_declares_a_filament(self, root):
+        root.new_object("actin", True, filament={"polar": True, "helical_twist_deg": -166.7, "note": "F-actin"})
+        obj = self.reopen(root).get_object("actin")
+        assert obj.is_filament
+        assert obj.metadata == {"copick": {"filament": {"polar": True, "helical_twist_deg": -166.7, "note": "F-actin"}}}
+
+    @pytest.mark.parametrize(
+        ("is_particle", "filament"),
+        [(False, {"polar": True}), (True, {"helical_rise_a": 0.0}), (True, {"helical_rise_a": -1.0})],
+    )
+    def test_bad_filament_specs_raise_value_error(self, root, is_particle, filament):
+        with pytest.raises(ValueError):
+            root.new_object("actin", is_particle, filament=filament)
+        assert self.reopen(root).get_object("actin") is None
+
+    def test_new_filaments_are_empty_and_owned_by_the_roots_user(self, root, run):
+        filaments = run.new_filaments("microtubule", "1")
+        assert (filaments.user_id, filaments.session_id, filaments.pickable_object_name) == (
+            "alice",
+            "1",
+            "microtubule",
+        )
+        assert filaments.filaments == [] and filaments.numpy() == []
+        again = self.reopen(root).get_run("TS_001").get_filaments("microtubule")
+        assert len(again) == 1 and again[0].filaments == []
+
+    def test_new_filaments_for_an_unknown_object_raise_value_error(self, run):
+        with pytest.raises(ValueError, match="Unknown object"):
+            run.new_filaments("nothing", "1")
+
+    def test_duplicate_filaments_raise_unless_exist_ok(self, run):
+        first = run.new_filaments("microtubule", "1")
+        with pytest.raises(ValueError, match="exist_ok"):
+            run.new_filaments("microtubule", "1")
+        assert run.new_filaments("microtubule", "1", exist_ok=True).identity == first.identity
+
+    def test_filament_polylines_and_fields_round_trip_exactly(self, root, run):
+        run.new_filaments("microtubule", "1").from_numpy(
+            POLYLINES,
+            instance_ids=[3, 1, 7],
+            polarity_known=[True, False, True],
+            scores=[0.5, 1.0, 0.125],
+            radii=[None, 120.0, 130.5],
+            voxel_spacing=10.0,
+            metadata=[{"traced_by": "hand"}, None, {}],
+        )
+        again = self.reopen(root).get_run("TS_001").get_filaments("microtubule")[0]
+        for line, expected in zip(again.numpy(), POLYLINES, strict=True):
+            assert line.dtype == np.float64
+            np.testing.assert_array_equal(line, expected)
+        np.testing.assert_array_equal(again.instance_ids(), [3, 1, 7])
+        assert again.voxel_spacing == 10.0
+        first = again.get(3)
+        assert (first.polarity_known, first.score, first.radius, first.metadata) == (
+            True,
+            0.5,
+            None,
+            {"traced_by": "hand"},
+        )
+        assert again.get(1).radius == 120.0 and again.get(7).score == 0.125
+        assert again.get(2) is None
+
+    def test_filaments_set_as_models_keep_their_curves(self, root, run):
+        curve = CopickFilamentCurve(kind="linear", control_points=[(0, 0, 0), (10, 0, 0), (10, 10, 0)], step=10.0)
+        filament = CopickFilament(instance_id=1, points=[(0, 0, 0), (10, 0, 0), (10, 10, 0)], curve=curve)
+        filaments = run.new_filaments("microtubule", "1")
+        filaments.filaments = [filament]
+        filaments.store()
+        again = self.reopen(root).get_run("TS_001").get_filaments("microtubule")[0]
+        assert again.filaments[0].model_dump() == filament.model_dump()
+        assert again.filaments[0].curve_is_current()
+
+    def test_a_curve_that_no_longer_fits_its_points_is_dropped_on_store(self, root, run):
+        curve = CopickFilamentCurve(kind="linear", control_points=[(0, 0, 0), (10, 0, 0)], step=10.0)
+        filaments = run.new_filaments("microtubule", "1")
+        filaments.filaments = [CopickFilament(instance_id=1, points=[(0, 0, 0), (10, 0, 0)], curve=curve)]
+        filaments.filaments[0].points = [(0, 0, 0), (20, 5, 0)]
+        with pytest.warns(UserWarning, match="curves"):
+            filaments.store()
+        again = self.reopen(root).get_run("TS_001").get_filaments("microtubule")[0]
+        assert again.filaments[0].curve is None
+        assert again.filaments[0].points == [(0.0, 0.0, 0.0), (20.0, 5.0, 0.0)]
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"polylines": [np.zeros((1, 3))]}, "two points"),
+            ({"polylines": [np.zeros((2, 2))]}, r"\(M, 3\)"),
+            ({"polylines": [np.array([[0, 0, np.nan], [1, 1, 1]])]}, "finite"),
+            ({"polylines": POLYLINES[:2], "instance_ids": [4, 4]}, "unique"),
+            ({"polylines": POLYLINES[:1], "instance_ids": [0]}, "greater than or equal to 1"),
+            ({"polylines": POLYLINES[:1], "radii": [0.0]}, "greater than 0"),
+            ({"polylines": POLYLINES[:1], "radii": [-5.0]}, "greater than 0"),
+            ({"polylines": POLYLINES[:2], "scores": [1.0]}, "one entry per filament"),
+        ],
+    )
+    def test_bad_filaments_raise_value_error_and_change_nothing(self, root, run, kwargs, match):
+        filaments = run.new_filaments("microtubule", "1")
+        filaments.from_numpy(POLYLINES)
+        with pytest.raises(ValueError, match=match):
+            filaments.from_numpy(**kwargs)
+        stored = self.reopen(root).get_run("TS_001").get_filaments("microtubule")[0].numpy()
+        assert len(stored) == 3
+
+    def test_filaments_edited_in_place_are_checked_on_store(self, run):
+        filaments = run.new_filaments("microtubule", "1")
+        filaments.from_numpy(POLYLINES)
+        filaments.filaments[1].instance_id = 1
+        with pytest.raises(ValueError, match="unique"):
+            filaments.store()
+        filaments.refresh()
+        filaments.filaments[0].points = filaments.filaments[0].points[:1]
+        with pytest.raises(ValueError, match="two"):
+            filaments.store()
+
+    def test_filament_store_does_nothing_until_loaded_or_set(self, root, run):
+        run.new_filaments("microtubule", "1").from_numpy(POLYLINES)
+        untouched = self.reopen(root).get_run("TS_001").get_filaments("microtubule")[0]
+        untouched.store()
+        assert len(self.reopen(root).get_run("TS_001").get_filaments("microtubule")[0].numpy()) == 3
+
+    def test_filaments_from_numpy_with_store_false_only_sets(self, root, run):
+        filaments = run.new_filaments("microtubule", "1")
+        filaments.from_numpy(POLYLINES, store=False)
+        assert len(filaments.numpy()) == 3
+        assert self.reopen(root).get_run("TS_001").get_filaments("microtubule")[0].numpy() == []
+
+    def test_user_and_tool_filaments_follow_user_or_session_zero(self, run):
+        run.new_filaments("microtubule", "1")
+        run.new_filaments("microtubule", "0", user_id="tracer")
+        assert [(f.user_id, f.session_id) for f in run.user_filaments()] == [("alice", "1")]
+        assert [(f.user_id, f.session_id) for f in run.tool_filaments()] == [("tracer", "0")]
+        assert run.get_filaments()[0].from_user != run.get_filaments()[1].from_user
+
+    def test_filament_filters_accept_one_value_or_several(self, run):
+        run.new_filaments("microtubule", "1")
+        run.new_filaments("microtubule", "2", user_id="bob")
+        run.new_filaments("ribosome", "1", user_id="carol")
+        assert len(run.get_filaments(user_id="bob")) == 1
+        assert len(run.get_filaments(user_id=["alice", "bob"])) == 2
+        assert len(run.get_filaments(object_name="microtubule", session_id=("1", "2"))) == 2
+        assert run.get_filaments(object_name={"ribosome"}, user_id="alice") == []
+        assert len(run.filaments) == 3
+        assert len(run.get_filaments(user_id=("alice", "carol"))) == 2  # on the loaded cache too
+
+    def test_filaments_across_runs_come_bound_to_their_runs(self, root):
+        for name in ("TS_001", "TS_002", "TS_003"):
+            root.new_run(name).new_filaments("microtubule", "1").from_numpy(POLYLINES[:2])
+        root.get_run("TS_002").new_filaments("microtubule", "0", user_id="tracer")
+        found = self.reopen(root).get_filaments(object_name="microtubule", user_id="alice")
+        assert [f.run.name for f in found] == ["TS_001", "TS_002", "TS_003"]
+        assert all(len(f.numpy()) == 2 for f in found)
+        assert [f.user_id for f in root.get_filaments(runs=["TS_002"])] == ["alice", "tracer"]
+        assert len(root.get_filaments(user_id=["alice", "tracer"], runs=[root.get_run("TS_002")])) == 2
+
+    def test_refresh_makes_other_writers_filaments_visible(self, root, run):
+        assert run.filaments == []
+        self.reopen(root).get_run("TS_001").new_filaments("microtubule", "1")
+        assert run.filaments == []
+        run.refresh_filaments()
+        assert len(run.filaments) == 1
+
+    def test_deleting_filaments_removes_them(self, root, run):
+        run.new_filaments("microtubule", "1").delete()
+        run.new_filaments("microtubule", "2")
+        run.new_filaments("microtubule", "3")
+        run.delete_filaments(session_id="2")
+        assert [f.session_id for f in run.filaments] == ["3"]
+        assert [f.session_id for f in self.reopen(root).get_run("TS_001").filaments] == ["3"]
+        root.delete_run("TS_001")
+        assert self.reopen(root).get_filaments() == []
+
+    def test_a_read_only_root_refuses_filament_writes(self, root, run):
+        run.new_filaments("microtubule", "1").from_numpy(POLYLINES)
+        ro = self.reopen(root, read_only=True)
+        ro_run = ro.get_run("TS_001")
+        ro_filaments = ro_run.get_filaments("microtubule")[0]
+        assert ro_filaments.read_only
+        for write in (
+            lambda: ro_run.new_filaments("microtubule", "2"),
+            lambda: ro_filaments.from_numpy(POLYLINES[:1]),
+            lambda: ro_filaments.store() if ro_filaments.numpy() else None,
+            lambda: ro_filaments.delete(),
+            lambda: ro.new_object("actin", True, filament={"polar": True}),
+        ):
+            with pytest.raises(PermissionError):
+                write()
+        assert len(self.reopen(root).get_run("TS_001").get_filaments()[0].numpy()) == 3
+
+    def test_stats_count_filaments(self, root, run):
+        run.new_filaments("microtubule", "1").from_numpy(POLYLINES)
+        run.new_filaments("microtubule", "0", user_id="tracer")
+        stats = root.stats()
+        assert (stats["filaments"], stats["filament_polylines"], stats["filament_points"]) == (2, 3, 9)
+
+    # -- segmentation types -----------------------------------------------------------------------------------
+
+    def test_segmentation_types_are_exclusive(self, run):
+        with pytest.raises(ValueError, match="one type"):
+            run.new_segmentation(10.0, "membrane", "1", True, is_instance=True)
+        with pytest.raises(ValueError, match="one type"):
+            run.new_segmentation(10.0, "membrane", "1", is_instance=True, is_panoptic=True)
+        assert run.get_segmentations(is_instance=None, is_panoptic=None) == []
+
+    def test_each_type_is_a_separate_segmentation(self, root, run):
+        run.new_segmentation(10.0, "membrane", "1")
+        run.new_segmentation(10.0, "membrane", "1", True)
+        run.new_segmentation(10.0, "membrane", "1", is_instance=True)
+        run.new_segmentation(10.0, "membrane", "1", is_panoptic=True)
+        found = self.reopen(root).get_run("TS_001").get_segmentations(is_instance=None, is_panoptic=None)
+        assert sorted(s.segmentation_type for s in found) == ["binary", "instance", "multilabel", "panoptic"]
+        assert len({s.identity for s in found}) == 4
+
+    def test_getters_select_binary_and_multilabel_by_default(self, root, run):
+        run.new_segmentation(10.0, "membrane", "1")
+        run.new_segmentation(10.0, "prediction", "1", True)
+        run.new_segmentation(10.0, "ribosome", "1", is_instance=True)
+        run.new_segmentation(10.0, "scene", "1", is_panoptic=True)
+        for source in (run, self.reopen(root).get_run("TS_001")):
+            assert sorted(s.name for s in source.get_segmentations()) == ["membrane", "prediction"]
+            assert [s.name for s in source.get_segmentations(is_instance=True)] == ["ribosome"]
+            assert [s.name for s in source.get_segmentations(is_panoptic=True)] == ["scene"]
+            assert len(source.get_segmentations(is_instance=None, is_panoptic=None)) == 4
+            assert len(source.segmentations) == 4
+        assert [s.name for s in root.get_segmentations(is_instance=True)] == ["ribosome"]
+        assert len(root.get_segmentations(is_instance=None, is_panoptic=None)) == 4
+        assert len(root.get_segmentations()) == 2
+
+    def test_segmentation_filters_accept_one_value_or_several(self, root, run):
+        run.new_segmentation(10.0, "membrane", "1")
+        run.new_segmentation(20.0, "membrane", "1", user_id="bob")
+        run.new_segmentation(10.0, "ribosome", "2", is_instance=True)
+        assert len(run.get_segmentations(voxel_size=[10.0, 20.0])) == 2
+        assert len(run.get_segmentations(name=["membrane", "ribosome"], is_instance=None)) == 3
+        assert len(run.get_segmentations(user_id=("alice", "bob"), session_id="1")) == 2
+        assert len(root.get_segmentations(voxel_size=(10.0,), is_instance=None)) == 2
+        assert len(root.get_segmentations(name={"ribosome"}, session_id=["2"], is_instance=True)) == 1
+
+    def test_instance_segmentations_name_objects_and_keep_large_ids(self, root, run):
+        with pytest.raises(ValueError, match="Unknown object"):
+            run.new_segmentation(10.0, "anything", "1", is_instance=True)
+        ids = np.zeros((4, 5, 6), dtype=np.int64)
+        ids[1, 2, 3], ids[2, 3, 4] = 300, 70000
+        seg = run.new_segmentation(10.0, "ribosome", "1", is_instance=True)
+        assert (seg.is_instance, seg.segmentation_type) == (True, "instance")
+        seg.from_numpy(ids)
+        again = self.reopen(root).get_run("TS_001").get_segmentations(is_instance=True)[0]
+        np.testing.assert_array_equal(again.numpy(), ids)
+        assert again.numpy().dtype == np.uint32
+        np.testing.assert_array_equal(again.instance_ids(), [300, 70000])
+
+    def test_panoptic_segmentations_round_trip_with_channels(self, root, run):
+        labels = np.zeros((6, 8, 10), dtype=np.uint8)
+        instances = np.zeros_like(labels, dtype=np.uint16)
+        labels[1:3, 2:5, 3:9], instances[1:3, 2:5, 3:9] = 1, 5
+        labels[4, :, :] = 3
+        seg = run.new_segmentation(10.0, "scene", "1", is_panoptic=True)
+        assert seg.segmentation_type == "panoptic"
+        seg.from_numpy(np.stack([labels, instances]), levels=2)
+        again = self.reopen(root).get_run("TS_001").get_segmentations(is_panoptic=True)[0]
+        np.testing.assert_array_equal(again.numpy(), np.stack([labels, instances]))
+        region = again.numpy(x=slice(3, 9), y=slice(2, 4), z=slice(1, 3))
+        assert region.shape == (2, 2, 2, 6)
+        np.testing.assert_array_equal(again.numpy(channel="label"), labels)
+        np.testing.assert_array_equal(again.numpy(channel=1, z=slice(1, 2)), instances[1:2])
+        assert again.numpy("1").shape == (2, 3, 4, 5)
+        assert again.segments() == [("membrane", 0), ("ribosome", 5)]
+        np.testing.assert_array_equal(again.instance_ids(object_name="ribosome"), [5])
+
+    @pytest.mark.parametrize(
+        ("data", "match"),
+        [
+            (np.zeros((6, 8, 10)), r"\(2, z, y, x\)"),
+            (np.zeros((3, 6, 8, 10)), r"\(2, z, y, x\)"),
+            (np.stack([np.full((2, 2, 2), 99), np.zeros((2, 2, 2))]), "no pickable object"),
+            (np.stack([np.zeros((2, 2, 2)), np.ones((2, 2, 2))]), "background"),
+        ],
+    )
+    def test_bad_panoptic_volumes_raise_value_error(self, run, data, match):
+        seg = run.new_segmentation(10.0, "scene", "1", is_panoptic=True)
+        with pytest.raises(ValueError, match=match):
+            seg.from_numpy(data)
+
+    def test_panoptic_channels_are_written_one_at_a_time(self, run):
+        seg = run.new_segmentation(10.0, "scene", "1", is_panoptic=True)
+        seg.from_numpy(np.zeros((2, 4, 4, 4), dtype=np.uint16))
+        seg.set_region(np.ones((2, 2, 2)), channel="label", x=slice(0, 2), y=slice(0, 2), z=slice(0, 2))
+        seg.set_region(7, channel="instance", x=slice(0, 2), y=slice(0, 2), z=slice(0, 2))
+        assert seg.segments() == [("ribosome", 7)]
+        with pytest.raises(ValueError, match="background"):
+            seg.set_region(1, channel="instance", x=slice(2, 4))
+        with pytest.raises(ValueError, match="channel"):
+            run.new_segmentation(10.0, "membrane", "1").numpy(channel="label")
+
+    def test_deleting_segmentations_spares_other_types_by_default(self, root, run):
+        run.new_segmentation(10.0, "membrane", "1")
+        run.new_segmentation(10.0, "membrane", "1", is_instance=True)
+        run.delete_segmentations(name="membrane")
+        assert [s.segmentation_type for s in run.segmentations] == ["instance"]
+        run.delete_segmentations(is_instance=None, is_panoptic=None)
+        assert self.reopen(root).get_run("TS_001").segmentations == []

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.config import Config
 
 import copick_db
 from copick_db.catalog import schema
