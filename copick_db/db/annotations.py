@@ -188,6 +188,8 @@ class CopickMeshDB(CopickMesh):
 class CopickSegmentationDB(StoredVolume, CopickSegmentation):
     """A segmentation whose row locates its OME-Zarr store."""
 
+    _table = SegmentationRow
+
     run: CopickRunDB
     _row_id: int | None = None
 
@@ -232,17 +234,10 @@ class CopickSegmentationDB(StoredVolume, CopickSegmentation):
         volume, dtype = self._checked_volume(data, dtype)
         # Bad arguments are rejected before any directory is made, so a failed call leaves the data root as it was.
         volume = zarr_io.prepare_multiscale(volume, voxel_size=self.voxel_size, levels=levels, dtype=dtype)
-        catalog = self.run.root.catalog
-        voxel_size = self.voxel_size
+        self._write_volume(volume, voxel_size=self.voxel_size, levels=levels, dtype=dtype, method="nearest")
 
-        def write(tmp: Any) -> None:
-            zarr_io.write_multiscale(tmp, volume, voxel_size=voxel_size, levels=levels, dtype=dtype, method="nearest")
-
-        def record(conn: Any) -> None:
-            catalog.update(SegmentationRow, self._row_id, {"modified": now()}, conn=conn)
-
-        bulk.write_then_commit(catalog, self.path, write, record)
-        self._forget_arrays()
+    def _row_identity(self) -> dict[str, Any]:
+        return {"run_id": self.run._row_id, "path": self._rel_path}
 
     def _layout(self, zarr_group: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
         array = self._array(zarr_group)

@@ -142,6 +142,24 @@ class CopickRootDB(CopickRoot):
             return None
         return [r if isinstance(r, str) else r.name for r in ([runs] if isinstance(runs, str) else runs)]
 
+    def _across_runs(
+        self, table: type, where: dict, columns: tuple, factory: Any, runs: Any, order_by: tuple, keep: Any = None
+    ) -> list:
+        """Rows of an annotation table across runs in one indexed query, as entities bound to their runs."""
+        with gc_paused(), self.catalog.reading() as conn:
+            rows = queries.across_runs(
+                conn, table, where, columns=columns, run_names=self._run_names(runs), order_by=order_by
+            )
+        run_for = self._run_binder()
+        with gc_paused():
+            return [factory(run_for(row), row) for row in rows if keep is None or keep(row)]
+
+    def _owned_across_runs(
+        self, table: type, columns: tuple, factory: Any, object_name: Any, user_id: Any, session_id: Any, runs: Any
+    ) -> list:
+        where = owned_where(None, as_filter(object_name), as_filter(user_id), as_filter(session_id))
+        return self._across_runs(table, where, columns, factory, runs, OWNED_ORDER)
+
     def get_picks(
         self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
     ) -> list[CopickPicksDB]:
@@ -153,55 +171,26 @@ class CopickRootDB(CopickRoot):
             session_id: Session id(s).
             runs: Only these runs (names or run objects); every run when None.
         """
-        where = owned_where(None, as_filter(object_name), as_filter(user_id), as_filter(session_id))
-        with gc_paused(), self.catalog.reading() as conn:
-            rows = queries.across_runs(
-                conn,
-                PicksRow,
-                where,
-                columns=PICKS_COLUMNS + point_codec.POINT_COLUMNS,
-                run_names=self._run_names(runs),
-                order_by=OWNED_ORDER,
-            )
-        run_for = self._run_binder()
-        with gc_paused():
-            return [CopickPicksDB.from_row(run_for(row), row) for row in rows]
+        columns = PICKS_COLUMNS + point_codec.POINT_COLUMNS
+        return self._owned_across_runs(
+            PicksRow, columns, CopickPicksDB.from_row, object_name, user_id, session_id, runs
+        )
 
     def get_meshes(
         self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
     ) -> list[CopickMeshDB]:
-        """Meshes across runs in one indexed query; each is bound to its run."""
-        where = owned_where(None, as_filter(object_name), as_filter(user_id), as_filter(session_id))
-        with self.catalog.reading() as conn:
-            rows = queries.across_runs(
-                conn, MeshRow, where, columns=MESH_COLUMNS, run_names=self._run_names(runs), order_by=OWNED_ORDER
-            )
-        run_for = self._run_binder()
-        return [CopickMeshDB.from_row(run_for(row), row) for row in rows]
+        """Meshes across runs in one indexed query; each is bound to its run (arguments as for get_picks)."""
+        return self._owned_across_runs(
+            MeshRow, MESH_COLUMNS, CopickMeshDB.from_row, object_name, user_id, session_id, runs
+        )
 
     def get_filaments(
         self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
     ) -> list[CopickFilamentsDB]:
-        """Filament sets across runs, polylines included, in one indexed query; each is bound to its run.
-
-        Args:
-            object_name: Object name(s).
-            user_id: User id(s).
-            session_id: Session id(s).
-            runs: Only these runs (names or run objects); every run when None.
-        """
-        where = owned_where(None, as_filter(object_name), as_filter(user_id), as_filter(session_id))
-        with gc_paused(), self.catalog.reading() as conn:
-            rows = queries.across_runs(
-                conn,
-                FilamentsRow,
-                where,
-                columns=FILAMENTS_COLUMNS + filament_codec.DATA_COLUMNS,
-                run_names=self._run_names(runs),
-                order_by=OWNED_ORDER,
-            )
-        run_for = self._run_binder()
-        return [CopickFilamentsDB.from_row(run_for(row), row) for row in rows]
+        """Filament sets across runs, polylines included, in one query; each is bound to its run (as get_picks)."""
+        columns = FILAMENTS_COLUMNS + filament_codec.DATA_COLUMNS
+        factory = CopickFilamentsDB.from_row
+        return self._owned_across_runs(FilamentsRow, columns, factory, object_name, user_id, session_id, runs)
 
     def get_segmentations(
         self,
@@ -222,21 +211,15 @@ class CopickRootDB(CopickRoot):
         """
         filters = segmentation_filters(user_id, session_id, is_multilabel, name, voxel_size, is_instance, is_panoptic)
         where, voxel_sizes = segmentation_where(filters)
-        with self.catalog.reading() as conn:
-            rows = queries.across_runs(
-                conn,
-                SegmentationRow,
-                where,
-                columns=SEGMENTATION_COLUMNS,
-                run_names=self._run_names(runs),
-                order_by=SEGMENTATION_ORDER,
-            )
-        run_for = self._run_binder()
-        return [
-            CopickSegmentationDB.from_row(run_for(row), row)
-            for row in rows
-            if matches_voxel_size(row.voxel_size, voxel_sizes)
-        ]
+        return self._across_runs(
+            SegmentationRow,
+            where,
+            SEGMENTATION_COLUMNS,
+            CopickSegmentationDB.from_row,
+            runs,
+            SEGMENTATION_ORDER,
+            keep=lambda row: matches_voxel_size(row.voxel_size, voxel_sizes),
+        )
 
     def get_tomograms(
         self, tomo_type: Any = None, voxel_size: Any = None, *, runs: Any = None

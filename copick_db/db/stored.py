@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from copick_db.db import bulk
 from copick_db.errors import CopickDBError
 from copick_db.storage import zarr_io
 
@@ -125,6 +126,38 @@ class StoredVolume:
 
     def _write_region(self, data: np.ndarray, zarr_group: str, selection: tuple) -> None:
         zarr_io.write(self.path, data, zarr_group, selection)
+
+    def _row_identity(self) -> dict[str, Any]:
+        """Columns that must still match for the entity's row to be this entity's (its id may have been reused)."""
+        raise NotImplementedError
+
+    def _write_volume(
+        self,
+        volume: np.ndarray,
+        *,
+        voxel_size: float,
+        levels: int,
+        dtype: Any,
+        method: str,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        """Write a checked volume (see ``zarr_io.prepare_multiscale``) and record it in the entity's row.
+
+        The order is :mod:`copick_db.db.bulk`'s: data staged first, then row updated and data swapped in within one
+        transaction.
+        """
+        catalog = self._db_root.catalog
+        table = self._table  # type: ignore[attr-defined]
+
+        def write(tmp: Path) -> None:
+            zarr_io.write_multiscale(tmp, volume, voxel_size=voxel_size, levels=levels, dtype=dtype, method=method)
+
+        def record(conn: Any) -> None:
+            changes = {**(values or {}), "modified": now()}
+            catalog.update(table, self._row_id, changes, conn=conn, identity=self._row_identity())  # type: ignore[attr-defined]
+
+        bulk.write_then_commit(catalog, self.path, write, record)
+        self._forget_arrays()
 
     def _forget_arrays(self) -> None:
         self._arrays = None

@@ -29,6 +29,8 @@ FEATURES_COLUMNS = ("id", "feature_type", "root_id", "path", "created", "modifie
 class CopickTomogramDB(StoredVolume, CopickTomogram):
     """A tomogram whose row locates its OME-Zarr store."""
 
+    _table = TomogramRow
+
     voxel_spacing: CopickVoxelSpacingDB
     _row_id: int | None = None
 
@@ -86,6 +88,9 @@ class CopickTomogramDB(StoredVolume, CopickTomogram):
 
     # -- data -------------------------------------------------------------------------------------------------
 
+    def _row_identity(self) -> dict[str, Any]:
+        return {"voxel_spacing_id": self.voxel_spacing._row_id, "tomo_type": self.tomo_type}
+
     def from_numpy(self, data: np.ndarray, levels: int = 3, dtype: Any = np.float32) -> None:
         """Store ``data`` (z, y, x) as an OME-Zarr pyramid (2× local-mean levels), replacing any previous data.
 
@@ -101,19 +106,9 @@ class CopickTomogramDB(StoredVolume, CopickTomogram):
         # Bad arguments are rejected before any directory is made, so a failed call leaves the data root as it was.
         volume = zarr_io.prepare_multiscale(volume, voxel_size=voxel_size, levels=levels, dtype=dtype)
         size_z, size_y, size_x = volume.shape
-        catalog = self._db_root.catalog
-
-        def write(tmp: Any) -> None:
-            zarr_io.write_multiscale(tmp, volume, voxel_size=voxel_size, levels=levels, dtype=dtype, method="mean")
-
-        def record(conn: Any) -> None:
-            values = {"size_x": size_x, "size_y": size_y, "size_z": size_z, "modified": now()}
-            identity = {"voxel_spacing_id": self.voxel_spacing._row_id, "tomo_type": self.tomo_type}
-            catalog.update(TomogramRow, self._row_id, values, conn=conn, identity=identity)
-
-        bulk.write_then_commit(catalog, self.path, write, record)
+        sizes = {"size_x": size_x, "size_y": size_y, "size_z": size_z}
+        self._write_volume(volume, voxel_size=voxel_size, levels=levels, dtype=dtype, method="mean", values=sizes)
         self.meta.dimensions = (size_x, size_y, size_z)
-        self._forget_arrays()
 
     def delete(self) -> None:
         """Delete the tomogram, its feature maps and their data.
@@ -123,7 +118,7 @@ class CopickTomogramDB(StoredVolume, CopickTomogram):
         """
         self._check_writable(f"delete tomogram {self.tomo_type!r}")
         root = self._db_root
-        identity = {"voxel_spacing_id": self.voxel_spacing._row_id, "tomo_type": self.tomo_type}
+        identity = self._row_identity()
         stored: list[tuple[int, str]] = []
         with root.catalog.writing() as conn:
             # Deleted meanwhile by another root: its id may belong to another tomogram now, so touch nothing.
@@ -138,6 +133,8 @@ class CopickTomogramDB(StoredVolume, CopickTomogram):
 
 class CopickFeaturesDB(StoredVolume, CopickFeatures):
     """A feature map whose row locates its zarr store."""
+
+    _table = FeaturesRow
 
     tomogram: CopickTomogramDB
     _row_id: int | None = None
@@ -160,6 +157,9 @@ class CopickFeaturesDB(StoredVolume, CopickFeatures):
     def _db_root(self) -> CopickRootDB:
         return self.tomogram._db_root
 
+    def _row_identity(self) -> dict[str, Any]:
+        return {"tomogram_id": self.tomogram._row_id, "feature_type": self.feature_type}
+
     def from_numpy(self, data: np.ndarray, dtype: Any = np.float32) -> None:
         """Store ``data`` ((C,) Z, Y, X) as a one-level OME-Zarr, replacing any previous data.
 
@@ -171,17 +171,7 @@ class CopickFeaturesDB(StoredVolume, CopickFeatures):
         voxel_size = self.tomogram.voxel_spacing.voxel_size
         # Bad arguments are rejected before any directory is made, so a failed call leaves the data root as it was.
         array = zarr_io.prepare_multiscale(np.asarray(data), voxel_size=voxel_size, levels=1, dtype=dtype)
-        catalog = self._db_root.catalog
-
-        def write(tmp: Any) -> None:
-            zarr_io.write_multiscale(tmp, array, voxel_size=voxel_size, levels=1, dtype=dtype, method="mean")
-
-        def record(conn: Any) -> None:
-            identity = {"tomogram_id": self.tomogram._row_id, "feature_type": self.feature_type}
-            catalog.update(FeaturesRow, self._row_id, {"modified": now()}, conn=conn, identity=identity)
-
-        bulk.write_then_commit(catalog, self.path, write, record)
-        self._forget_arrays()
+        self._write_volume(array, voxel_size=voxel_size, levels=1, dtype=dtype, method="mean")
 
     def delete(self) -> None:
         """Delete the feature map and its data.
@@ -191,7 +181,7 @@ class CopickFeaturesDB(StoredVolume, CopickFeatures):
         """
         self._check_writable(f"delete features {self.feature_type!r}")
         root = self._db_root
-        identity = {"tomogram_id": self.tomogram._row_id, "feature_type": self.feature_type}
+        identity = self._row_identity()
         # Only data whose row this call removed is ours to delete: a row deleted meanwhile by another root may have
         # been replaced (same path, or a reused id) by data that is not.
         if root.catalog.delete(FeaturesRow, self._row_id, identity=identity):
