@@ -18,6 +18,7 @@ from copick_db.db import (
     CopickVoxelSpacingDB,
 )
 from copick_db.db.project import create, from_file, open
+from copick_db.filesystem import export_filesystem, import_filesystem
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,8 @@ __all__ = [
     "CopickVoxelSpacingDB",
     "__version__",
     "create",
+    "export_filesystem",
     "from_file",
+    "import_filesystem",
     "open",
 ]
