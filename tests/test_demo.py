@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import copick_db
-from copick_db import demo
+from copick_db.demo import project as demo
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_tomograms_and_maps_are_readable(built: tuple[Path, dict]) -> None:
 
 def test_timings_are_reported(built: tuple[Path, dict]) -> None:
     _, report = built
-    assert len(report["timings"]) == 4
+    assert len(report["timings"]) == 5
     assert all(ms > 0 for ms in report["timings"].values())
 
 
@@ -93,3 +93,24 @@ def test_quiet_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_rejects_zero_runs(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         demo.main([str(tmp_path / "demo"), "--runs", "0"])
+
+
+def test_the_migration_imports_the_exported_project_then_only_what_changed_on_disk(built: tuple[Path, dict]) -> None:
+    directory, report = built
+    first, second = report["migration"]["first"], report["migration"]["second"]
+    assert first.created and first.counts["runs"].added == 20
+    assert first.counts["picks"].added == report["picks"] == 20 * 6
+    assert not second.created
+    assert (second.counts["runs"].added, second.counts["runs"].unchanged) == (3, 20)
+    assert (second.counts["picks"].added, second.counts["picks"].updated) == (3, 1)
+    imported = copick_db.open(directory / "imported.sqlite")
+    assert len(imported.get_picks(object_name="ribosome", runs=["TS_new_1"])[0].numpy()[0]) == 25
+    imported.close()
+
+
+def test_demo_picks_come_from_a_person_and_a_tool(built: tuple[Path, dict]) -> None:
+    directory, _ = built
+    with copick_db.open(directory / "demo.sqlite") as root:
+        run = root.runs[0]
+        assert len(run.user_picks()) == 3 and len(run.tool_picks()) == 3
+        assert all(p.to_numpy()[1] is not None for p in run.tool_picks())

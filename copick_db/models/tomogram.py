@@ -99,7 +99,8 @@ class CopickTomogram(VolumeMixin, ReadOnlyGuard):
             PermissionError: The tomogram is read-only.
         """
         feature_type = repair_name(feature_type, "feature_type")
-        self._check_writable(f"create features {feature_type!r}")
+        if self._root_read_only():  # a static tomogram may still get features: they are written to the overlay
+            self._check_writable(f"create features {feature_type!r}")
         feat_cls, meta_cls = self._feature_factory()
         meta_kwargs, ctor_kwargs = split_kwargs(meta_cls, kwargs)
         check_ctor_kwargs("new_features()", ctor_kwargs)

@@ -243,6 +243,28 @@ def build_runs(root: CopickRootDB, layout: DemoLayout, progress: Progress | None
                     progress.advance(tomo_task)
 
 
+def build_picks(root: CopickRootDB, layout: DemoLayout, progress: Progress | None = None) -> None:
+    """Give every run picks of each particle: a person's (session "1") and a picking tool's (session "0", scored).
+
+    Args:
+        root: The project.
+        layout: Which runs exist.
+        progress: Shows a bar for the runs when given.
+    """
+    rng = np.random.default_rng(42)
+    particles = [name for name, (is_particle, *_rest) in OBJECTS.items() if is_particle]
+    extent = np.array(TOMO_SHAPE[::-1]) * FINE  # x, y, z in Å
+    task = progress.add_task("picks", total=len(layout.run_names)) if progress is not None else None
+    for name in layout.run_names:
+        run = root.get_run(name)
+        for obj in particles:
+            run.new_picks(obj, "1").from_numpy(rng.uniform(0, 1, size=(int(rng.integers(10, 30)), 3)) * extent)
+            found = rng.uniform(0, 1, size=(int(rng.integers(20, 60)), 3)) * extent
+            run.new_picks(obj, "0", user_id="particle-picker").from_numpy(found, rng.uniform(0.3, 1.0, len(found)))
+        if progress is not None and task is not None:
+            progress.advance(task)
+
+
 def build(directory: Path, n_runs: int, *, quiet: bool = False, console: Console | None = None) -> DemoLayout:
     """Build the demo project in ``directory``, replacing an earlier one.
 
@@ -268,6 +290,7 @@ def build(directory: Path, n_runs: int, *, quiet: bool = False, console: Console
     with copick_db.create(directory / CATALOG_NAME, config) as root, _progress(quiet, console) as progress:
         build_objects(root, progress)
         build_runs(root, layout, progress)
+        build_picks(root, layout, progress)
         root.save_config(str(directory / POINTER_NAME))
     return layout
 
@@ -298,7 +321,8 @@ def summarize(catalog: Path) -> dict[str, int]:
         catalog: The catalog file.
 
     Returns:
-        Counts of runs, voxel spacings, tomograms, features, objects and density maps, and the data size in bytes.
+        Counts of runs, voxel spacings, tomograms, features, objects, density maps, pick sets and points, and the
+        data size in bytes.
     """
     with copick_db.open(catalog, read_only=True) as root:
         spacings = [vs for run in root.runs for vs in run.voxel_spacings]
@@ -306,6 +330,7 @@ def summarize(catalog: Path) -> dict[str, int]:
         features = [f for t in tomograms for f in t.features]
         objects = root.pickable_objects
         density_maps = [o for o in objects if o.is_particle and _has_map(o)]
+        stats = root.stats()
         return {
             "runs": len(root.runs),
             "voxel_spacings": len(spacings),
@@ -314,6 +339,8 @@ def summarize(catalog: Path) -> dict[str, int]:
             "objects": len(objects),
             "particles": sum(o.is_particle for o in objects),
             "density_maps": len(density_maps),
+            "picks": stats["picks"],
+            "points": stats["points"],
             "data_bytes": _size_on_disk(catalog.parent / f"{catalog.stem}.data"),
         }
 
@@ -373,8 +400,11 @@ def timed_queries(catalog: Path, run_name: str, repeat: int = 5) -> list[QueryTi
         return f"array {data.shape} {data.dtype}"
 
     def all_tomograms(root: CopickRootDB) -> str:
-        found = [t for run in root.runs for vs in run.voxel_spacings for t in vs.tomograms]
-        return f"{len(found)} tomograms"
+        return f"{len(root.get_tomograms())} tomograms"
+
+    def ribosome_picks(root: CopickRootDB) -> str:
+        points = sum(len(p.to_numpy()[0]) for p in root.get_picks(object_name="ribosome"))
+        return f"{points:,} points"
 
     queries = [
         ("copick_db.open(catalog).runs", open_runs, True),
@@ -384,7 +414,8 @@ def timed_queries(catalog: Path, run_name: str, repeat: int = 5) -> list[QueryTi
             region,
             False,
         ),
-        ("every tomogram of every run (runs → voxel_spacings → tomograms)", all_tomograms, False),
+        ("root.get_tomograms() (every tomogram of every run, one query)", all_tomograms, False),
+        ('root.get_picks(object_name="ribosome") + to_numpy() of each', ribosome_picks, False),
     ]
     timings = []
     for label, query, include_open in queries:
@@ -400,7 +431,18 @@ def print_report(
     table = Table(title=f"Demo project {catalog} (built in {seconds:.1f} s)")
     table.add_column("entity")
     table.add_column("count", justify="right")
-    for key in ("runs", "voxel_spacings", "tomograms", "features", "objects", "particles", "density_maps"):
+    keys = (
+        "runs",
+        "voxel_spacings",
+        "tomograms",
+        "features",
+        "objects",
+        "particles",
+        "density_maps",
+        "picks",
+        "points",
+    )
+    for key in keys:
         table.add_row(key.replace("_", " "), f"{counts[key]:,}")
     table.add_row("bulk data", f"{counts['data_bytes'] / 1e6:.1f} MB")
     console.print(table)
@@ -437,6 +479,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("directory", type=Path, help="where to write the demo project (created if missing)")
     parser.add_argument("--runs", type=int, default=240, help="number of runs (default: 240)")
     parser.add_argument("--quiet", action="store_true", help="print nothing (no progress bars, no tables)")
+    parser.add_argument(
+        "--no-migration", action="store_true", help="skip exporting to copick's layout and importing it back"
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -449,7 +494,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     counts = summarize(catalog)
     timings = timed_queries(catalog, layout.query_run)
     print_report(console, catalog, counts, timings, seconds)
-    return {**counts, "query_run": layout.query_run, "timings": {t.label: t.ms for t in timings}}
+    result = {**counts, "query_run": layout.query_run, "timings": {t.label: t.ms for t in timings}}
+    if not args.no_migration:
+        from copick_db.demo.migration import show_migration
+
+        console.rule("Migration: a copick filesystem project, imported in place and re-imported")
+        result["migration"] = show_migration(args.directory, catalog, console, quiet=args.quiet)
+    return result
 
 
 if __name__ == "__main__":
