@@ -317,3 +317,18 @@ def test_hidden_entries_and_unrelated_files_are_ignored(project):
     assert not report.skipped
     assert [r.name for r in project.open().runs] == ["TS_001"]
     assert os.path.exists(run / "notes.txt")
+
+
+def test_features_of_a_static_tomogram_are_written_to_the_overlay(project):
+    volume = np.ones((4, 4, 4), dtype=np.float32)
+    project.tomogram("TS_001", 10.0, "wbp", volume, static=True)
+    project.import_()
+    tomogram = project.open().get_run("TS_001").get_voxel_spacing(10.0).get_tomogram("wbp")
+    assert tomogram.read_only
+    features = tomogram.new_features("sobel")
+    features.from_numpy(np.zeros((2, 4, 4, 4), dtype=np.float32))
+    assert not features.read_only
+    assert features.path == project.overlay / "ExperimentRuns/TS_001/VoxelSpacing10.000/wbp_sobel_features.zarr"
+    assert [f.feature_type for f in project.open().get_run("TS_001").get_voxel_spacing(10.0).tomograms[0].features] == [
+        "sobel"
+    ]
