@@ -4,6 +4,13 @@ Design invariants:
 - ``check`` only reads. ``fix`` removes catalog rows whose data is gone (their entities cannot be read anyway) and
   temporary or trash files a crashed writer left behind; it removes unreferenced data only when asked, because in a
   project imported in place such data may be the user's own.
+- Data a row references is complete when every level its OME-NGFF ``multiscales`` metadata lists is an array whose
+  metadata opens (a zarr store), or when the file is as long as its GLB header says (a mesh). Data is only ever
+  moved into place whole, so an incomplete store comes from outside (a copy or an import of damaged data), never
+  from a crash.
+- Where a directory is replaced in two renames (filesystems without an atomic exchange, e.g. NFS), a crash between
+  them leaves the live path missing and the previous version in a trash sibling: ``check`` reports the row with that
+  sibling as ``restorable``, and ``fix`` renames it back instead of deleting the row.
 - ``upgrade`` copies the catalog with ``VACUUM INTO`` before migrating, and migrates in one transaction: a failed
   migration leaves the original file as it was, and the backup is there either way.
 """
@@ -11,9 +18,12 @@ Design invariants:
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from copick_db.catalog import inventory, schema
 from copick_db.catalog.catalog import Catalog
@@ -41,12 +51,14 @@ class Problem:
         path: The data path concerned.
         reason: What is wrong, in words.
         row_id: The catalog row concerned, if any.
+        restorable: For missing data, the trash sibling holding its last complete version, if one exists.
     """
 
     kind: str
     path: Path
     reason: str
     row_id: int | None = None
+    restorable: Path | None = None
 
 
 @dataclass
@@ -77,9 +89,11 @@ class FixReport:
         rows_removed: Rows deleted because their data was missing.
         leftovers_removed: Temporary files deleted.
         data_removed: Unreferenced data deleted (only with ``remove_unreferenced``).
+        restored: Data put back from the trash sibling an interrupted replacement left.
     """
 
     rows_removed: list[Problem] = field(default_factory=list)
+    restored: list[Path] = field(default_factory=list)
     leftovers_removed: list[Path] = field(default_factory=list)
     data_removed: list[Path] = field(default_factory=list)
 
@@ -97,13 +111,17 @@ def check(root: CopickRootDB) -> CheckReport:
     data = root.data
     with root.catalog.reading() as conn:
         references = inventory.data_references(conn)
+        imported = _imported(conn)
     referenced: set[Path] = set()
     for ref in references:
         path = data.resolve(ref.root_id, ref.path)
         referenced.add(path)
-        reason = _data_problem(ref, path)
+        reason = _data_problem(ref, path, (ref.kind, ref.row_id) in imported)
         if reason is not None:
-            report.missing.append(Problem(ref.kind, path, reason, ref.row_id))
+            trash = atomic.trash_siblings(path) if not os.path.lexists(path) else []
+            if trash:
+                reason += f"; its previous version is in {trash[0].name}, which `check --fix` puts back"
+            report.missing.append(Problem(ref.kind, path, reason, ref.row_id, trash[0] if trash else None))
     for directory in data.writable():
         report.leftovers.extend(atomic.find_leftovers(directory))
         for found in _layout_data(directory):
@@ -112,13 +130,67 @@ def check(root: CopickRootDB) -> CheckReport:
     return report
 
 
-def _data_problem(ref: inventory.DataReference, path: Path) -> str | None:
-    if not ref.written:
-        return None  # created with new_*, no data written yet: an empty entity, not a broken one
+def _imported(conn: Any) -> set[tuple[str, int]]:
+    """(kind, row id) of every entity ``import_filesystem`` made from a file (none in catalogs without that table)."""
+    has_table = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'import_source'")
+    if has_table.first() is None:
+        return set()
+    rows = conn.exec_driver_sql("SELECT kind, entity_id FROM import_source").fetchall()
+    return {("object" if kind == "object_map" else kind, int(entity_id)) for kind, entity_id in rows}
+
+
+def _data_problem(ref: inventory.DataReference, path: Path, imported: bool) -> str | None:
+    """Why the data a row references is missing or incomplete, or None.
+
+    Data that exists is always checked. Missing data is a problem for rows that had data: written through copick_db
+    (``modified`` moved past ``created``) or imported from a file; an entity made by ``new_*`` has none yet.
+    """
     if not path.exists():
-        return "data is missing"
-    if ref.kind != "mesh" and not zarr_io.has_data(path):
-        return "zarr store has no readable array"
+        return "data is missing" if ref.written or imported else None
+    if ref.kind == "mesh":
+        return _glb_problem(path)
+    if not zarr_io.has_data(path):
+        # copick makes empty stores before it writes data: only a store written through copick_db must hold one.
+        return "zarr store has no readable array" if ref.written else None
+    return _levels_problem(path)
+
+
+def _glb_problem(path: Path) -> str | None:
+    """Why a GLB file is incomplete (shorter than its header says), or None."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(12)
+        size = path.stat().st_size
+    except OSError as exc:
+        return f"mesh file cannot be read ({exc.strerror or exc})"
+    if len(header) < 12 or header[:4] != b"glTF":
+        return "mesh file is not a GLB file (truncated or foreign)"
+    declared = int.from_bytes(header[8:12], "little")
+    if size < declared:
+        return f"mesh file is truncated ({size} of {declared} bytes)"
+    return None
+
+
+def _levels_problem(path: Path) -> str | None:
+    """Why a zarr store lacks levels its multiscales metadata lists, or None."""
+    try:
+        attrs = zarr_io.read_attrs(path)
+    except (OSError, ValueError) as exc:
+        return f"zarr store metadata cannot be read ({exc})"
+    multiscales = attrs.get("multiscales")
+    if not isinstance(multiscales, list) or not multiscales or not isinstance(multiscales[0], dict):
+        return None
+    datasets = multiscales[0].get("datasets") or []
+    listed = [d.get("path") for d in datasets if isinstance(d, dict) and isinstance(d.get("path"), str)]
+    present = set(zarr_io.list_arrays(path))
+    missing = [level for level in listed if level not in present]
+    if missing:
+        return f"zarr store lacks level(s) {', '.join(missing)} that its metadata lists"
+    for level in listed:
+        try:
+            zarr_io.array_info(path, level)
+        except (OSError, ValueError) as exc:
+            return f"zarr array {level!r} has unreadable metadata ({exc})"
     return None
 
 
@@ -150,10 +222,17 @@ def fix(root: CopickRootDB, report: CheckReport | None = None, *, remove_unrefer
     root._check_writable("repair the project")
     report = report or check(root)
     result = FixReport()
-    with root.catalog.writing() as conn:
+    with root.catalog.writing() as conn:  # the write lock: no writer swaps data in meanwhile
         for problem in report.missing:
-            if problem.row_id is None:
+            if problem.restorable is not None and not os.path.lexists(problem.path):
+                os.rename(problem.restorable, problem.path)
+                result.restored.append(problem.path)
+        restored = set(result.restored)
+        for problem in report.missing:
+            if problem.row_id is None or problem.path in restored:
                 continue
+            if problem.reason.startswith("data is missing") and os.path.lexists(problem.path):
+                continue  # written meanwhile by another process
             table = inventory.table_for(problem.kind)
             if problem.kind == "object":
                 values = {"map_root_id": None, "map_path": None, "map_voxel_size": None}
@@ -162,6 +241,8 @@ def fix(root: CopickRootDB, report: CheckReport | None = None, *, remove_unrefer
                 root.catalog.delete(table, problem.row_id, conn=conn)
             result.rows_removed.append(problem)
     for leftover in report.leftovers:
+        if not os.path.lexists(leftover) or _writer_alive(leftover):
+            continue  # restored above, or still being written by a running process on this machine
         atomic.remove_path(leftover)
         result.leftovers_removed.append(leftover)
     if remove_unreferenced:
@@ -170,6 +251,26 @@ def fix(root: CopickRootDB, report: CheckReport | None = None, *, remove_unrefer
             result.data_removed.append(problem.path)
     root.refresh()
     return result
+
+
+def _writer_alive(leftover: Path) -> bool:
+    """Whether the process that made a temporary (its pid is in the name) still runs on this machine."""
+    match = _LEFTOVER_PID.search(leftover.name)
+    if match is None:
+        return False
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+_LEFTOVER_PID = re.compile(r"\.[A-Za-z0-9]+-(\d+)-[0-9a-f]{8,}$")
 
 
 @dataclass
@@ -185,6 +286,16 @@ class UpgradeReport:
     from_version: int
     to_version: int
     backup: Path | None
+
+
+def _backup_path(path: Path, version: int) -> Path:
+    """A backup name beside the catalog that does not exist yet (two upgrades may run within one second)."""
+    stem = f"{path.stem}.v{version}-backup-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidate, n = path.with_name(f"{stem}{path.suffix}"), 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{stem}-{n}{path.suffix}")
+    return candidate
 
 
 def upgrade(catalog: str | os.PathLike, *, backup: bool = True) -> UpgradeReport:
@@ -216,9 +327,16 @@ def upgrade(catalog: str | os.PathLike, *, backup: bool = True) -> UpgradeReport
             before = schema.read_version(conn, str(path or url))
         backup_path = None
         if backup and path is not None:
-            backup_path = path.with_name(f"{path.stem}.v{before}-backup-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
-            with engine.connect() as conn:  # VACUUM refuses to run inside a transaction: bypass SQLAlchemy's BEGIN
-                conn.connection.driver_connection.execute("VACUUM INTO ?", (str(backup_path),))
+            backup_path = _backup_path(path, before)
+            try:
+                with engine.connect() as conn:  # VACUUM refuses to run inside a transaction: bypass SQLAlchemy's BEGIN
+                    conn.connection.driver_connection.execute("VACUUM INTO ?", (str(backup_path),))
+            except sqlite3.Error as exc:
+                backup_path.unlink(missing_ok=True)
+                raise CatalogError(
+                    f"Could not write the backup {backup_path} before upgrading ({exc}); nothing was changed. "
+                    "Free some space (or pass --no-backup) and retry."
+                ) from exc
         try:
             schema.upgrade(engine)
         except Exception as exc:
