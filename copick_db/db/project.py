@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,9 @@ def create(
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 leftover.unlink(missing_ok=True)
         raise
-    return open(catalog, user_id=cfg.user_id, session_id=cfg.session_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the journal-mode warning was given once, when creating
+        return open(catalog, user_id=cfg.user_id, session_id=cfg.session_id)
 
 
 def _check_objects(cfg: CopickConfig) -> None:

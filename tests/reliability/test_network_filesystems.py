@@ -159,3 +159,11 @@ def test_concurrent_writers_and_readers_lose_nothing_with_the_rollback_journal(t
         assert _journal_mode(root) == "DELETE"
         assert len(root.get_picks()) == writers * units
         assert sum(r["commits"] for r in reports if r["role"] == "writer") >= writers * units * 6
+
+
+def test_creating_a_catalog_on_a_network_filesystem_warns_once(tmp_path, monkeypatch) -> None:
+    _fake_network_mount(monkeypatch, tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        copick_db.create(tmp_path / "project.sqlite", workers.CONFIG).close()
+    assert len([w for w in caught if "network filesystem" in str(w.message)]) == 1
