@@ -15,6 +15,7 @@ Design invariants:
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -313,15 +314,22 @@ class Scanner:
         return Source(kind, side, rel, size, mtime_ns, mtime_ns / 1e9, identity)
 
     def _usable(self, entry: os.DirEntry, skipped: list[tuple[str, str]]) -> bool:
-        """False (and the reason recorded) for a symlink that leaves the project or points nowhere."""
+        """False (and the reason recorded) for a symlink that leaves the project, points nowhere, or loops."""
         if not entry.is_symlink():
             return True
         real = os.path.realpath(entry.path)
         if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self._reals):
             skipped.append((entry.path, f"a symlink to {real}, outside the project's roots"))
             return False
-        if not os.path.exists(real):
-            skipped.append((entry.path, f"a broken symlink (to {real})"))
+        try:
+            os.stat(entry.path)
+        except OSError as exc:
+            reason = "a symlink loop" if exc.errno == errno.ELOOP else f"a broken symlink (to {real})"
+            skipped.append((entry.path, reason))
+            return False
+        parent = os.path.realpath(os.path.dirname(entry.path))
+        if parent == real or parent.startswith(real.rstrip(os.sep) + os.sep):
+            skipped.append((entry.path, f"a symlink to {real}, a directory that contains it (a loop)"))
             return False
         return True
 

@@ -443,6 +443,10 @@ def test_importing_a_hostile_copick_project_reports_bad_items_and_never_aborts(t
     for name in ("bob_1_ribosome.json", "carol_1_ribosome.json", "dave_1_ribosome.json", "eve_1_ribosome.json"):
         assert name in skipped, (name, skipped)
     assert "TS_OUT" in skipped and "VoxelSpacing20.000" in skipped
+    assert skipped["TS_A"] == skipped["TS_B"] == "a symlink loop"
+    assert skipped["TS_SELF"].endswith("a directory that contains it (a loop)")
+    assert skipped["loop.zarr"].endswith("a directory that contains it (a loop)")
+    assert len(report.skipped) == len(skipped)  # every bad item is reported once
     with copick_db.open(catalog, read_only=True) as root:
         picks = root.get_picks()
         assert [(p.run.name, p.user_id) for p in picks] == [("TS_001", "alice")]
