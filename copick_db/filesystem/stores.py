@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from copick_db.filesystem.layout import SourceError
 
 __all__ = ["METADATA_FILES", "StoreInfo", "inspect_store", "store_signature"]
@@ -99,9 +101,21 @@ def _json_object(file: Path) -> dict[str, Any]:
 
 
 def _shape(meta: dict[str, Any], file: Path) -> tuple[int, ...]:
-    shape = meta.get("shape")
+    """The array's shape, once its metadata is known to describe an array zarr can read."""
+    where = f"{file.parent.name}/.zarray"
+    shape, chunks = meta.get("shape"), meta.get("chunks")
     if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
-        raise SourceError(f"{file.parent.name}/.zarray has no valid shape: {shape!r}")
+        raise SourceError(f"{where} has no valid shape: {shape!r}")
+    if (
+        not isinstance(chunks, list)
+        or len(chunks) != len(shape)
+        or not all(isinstance(n, int) and n > 0 for n in chunks)
+    ):
+        raise SourceError(f"{where} has chunks {chunks!r} that do not fit shape {shape!r}")
+    try:
+        np.dtype(meta.get("dtype"))
+    except (TypeError, ValueError):
+        raise SourceError(f"{where} has an unknown dtype {meta.get('dtype')!r}") from None
     return tuple(shape)
 
 

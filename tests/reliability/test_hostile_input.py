@@ -447,6 +447,7 @@ def test_importing_a_hostile_copick_project_reports_bad_items_and_never_aborts(t
     assert skipped["TS_SELF"].endswith("a directory that contains it (a loop)")
     assert skipped["loop.zarr"].endswith("a directory that contains it (a loop)")
     assert len(report.skipped) == len(skipped)  # every bad item is reported once
+    assert "do not fit shape" in skipped["wrong-zarray.zarr"] or "unknown dtype" in skipped["wrong-zarray.zarr"]
     with copick_db.open(catalog, read_only=True) as root:
         picks = root.get_picks()
         assert [(p.run.name, p.user_id) for p in picks] == [("TS_001", "alice")]
@@ -465,8 +466,7 @@ def test_importing_a_hostile_copick_project_reports_bad_items_and_never_aborts(t
             assert data.shape == (4, 4, 300)
         good = root.get_run("TS_001").get_voxel_spacing(10.0).get_tomogram("good")
         assert good.numpy().sum() == np.arange(4 * 4 * 300).sum()
-        # What was imported but cannot be read is what `copick-db check` reports.
+        # Impossible array metadata is refused at import, so `copick-db check` finds nothing broken that got in.
         from copick_db import maintenance
 
-        broken = {p.path.name: p.reason for p in maintenance.check(root).missing}
-        assert list(broken) == ["wrong-zarray.zarr"] and "unreadable metadata" in broken["wrong-zarray.zarr"]
+        assert maintenance.check(root).missing == []
