@@ -38,7 +38,24 @@ _EXPORTS = {
     "CopickObjectDB": "copick_db.db.object",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "CopickFeaturesDB",
+    "CopickFilamentsDB",
+    "CopickMeshDB",
+    "CopickObjectDB",
+    "CopickPicksDB",
+    "CopickRootDB",
+    "CopickRunDB",
+    "CopickSegmentationDB",
+    "CopickTomogramDB",
+    "CopickVoxelSpacingDB",
+    "__version__",
+    "create",
+    "export_filesystem",
+    "from_file",
+    "import_filesystem",
+    "open",
+]
 
 if TYPE_CHECKING:
     from copick_db.db.annotations import CopickMeshDB, CopickPicksDB, CopickSegmentationDB

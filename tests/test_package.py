@@ -43,3 +43,7 @@ def test_the_command_line_starts_without_loading_numpy_sqlalchemy_or_zarr():
     code = "import sys, copick_db.cli; print(sorted({'numpy', 'sqlalchemy', 'zarr', 'trimesh'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_all_lists_exactly_the_lazy_exports():
+    assert sorted(copick_db.__all__) == sorted(["__version__", *copick_db._EXPORTS])
