@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import namedtuple
 from operator import attrgetter
+from pathlib import Path
 from typing import Any
 
 from copick_db.catalog import filament_codec, point_codec, queries
@@ -259,12 +261,17 @@ class CopickRootDB(CopickRoot):
     def save_config(self, config_path: str) -> None:
         """Write a copick_db pointer config (JSON) that :func:`copick_db.from_file` opens.
 
+        A catalog file is named relative to the config's directory, so the two can move together.
+
         Args:
             config_path: Where to write the JSON file.
         """
+        catalog: str = self.catalog.url
+        if self.catalog.path is not None:
+            catalog = os.path.relpath(self.catalog.path, Path(config_path).absolute().parent)
         payload: dict[str, Any] = {
             "config_type": "copick_db",
-            "catalog": self.catalog.url,
+            "catalog": catalog,
             **self.config.model_dump(exclude={"pickable_objects"}, exclude_none=True),
         }
         with open(config_path, "w") as fh:

@@ -334,6 +334,19 @@ def test_save_config_writes_a_pointer_that_from_file_opens(root, tmp_path):
         np.testing.assert_array_equal(_read_back(again), VOLUME)
 
 
+def test_a_pointer_config_moves_with_its_project_folder(tmp_path, config):
+    project = tmp_path / "project"
+    root = copick_db.create(project / "catalog.sqlite", config)
+    root.new_run("TS_001")
+    root.save_config(str(project / "copick_db.json"))
+    root.close()
+    assert json.loads((project / "copick_db.json").read_text())["catalog"] == "catalog.sqlite"
+    moved = tmp_path / "elsewhere"
+    project.rename(moved)
+    with copick_db.from_file(moved / "copick_db.json") as again:
+        assert [r.name for r in again.runs] == ["TS_001"]
+
+
 def test_from_file_with_a_copick_filesystem_config_raises_value_error(tmp_path, config):
     path = tmp_path / "filesystem.json"
     path.write_text(json.dumps({"config_type": "filesystem", "overlay_root": f"local://{tmp_path}", **config}))
