@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from copick_db.models.point_arrays import IDENTITY, PointArrays
+from copick_db.models.point_arrays import IDENTITY, PointArrays, identities
 
 _F8 = np.dtype("<f8")
 _I8 = np.dtype("<i8")
@@ -60,7 +60,7 @@ def decode(row: Any) -> PointArrays:
     transforms = None
     if row.transform_index is not None:
         index = np.frombuffer(row.transform_index, dtype=_I4)
-        transforms = np.broadcast_to(IDENTITY, (n, 4, 4)).copy()
+        transforms = identities(n)
         transforms[index] = np.frombuffer(row.transforms, dtype=_F8).reshape(-1, 4, 4)
     ids = np.frombuffer(row.instance_ids, dtype=_I8) if row.instance_ids is not None else np.zeros(n, np.int64)
     nulls = np.frombuffer(row.instance_id_null, dtype=np.uint8).astype(bool) if row.instance_id_null else None

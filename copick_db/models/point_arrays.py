@@ -16,6 +16,17 @@ from copick_db.models.values import CopickLocation, CopickPoint
 
 _LAST_ROW = np.array([0.0, 0.0, 0.0, 1.0])
 IDENTITY = np.eye(4)
+#: A stack of identity matrices, grown on demand; slicing and copying it is several times cheaper than
+#: ``np.broadcast_to(IDENTITY, ...).copy()``, which matters when tens of thousands of pick sets are converted.
+_identity_stack = np.tile(IDENTITY, (64, 1, 1))
+
+
+def identities(n: int) -> np.ndarray:
+    """A new (n, 4, 4) float64 array of identity matrices."""
+    global _identity_stack
+    if len(_identity_stack) < n:
+        _identity_stack = np.tile(IDENTITY, (max(n, 2 * len(_identity_stack)), 1, 1))
+    return _identity_stack[:n].copy()
 
 
 @dataclass
@@ -127,7 +138,7 @@ class PointArrays:
         """(N, 4, 4) float64 transforms, identities filled in."""
         if self.transforms is not None:
             return self.transforms.copy()
-        return np.broadcast_to(IDENTITY, (len(self), 4, 4)).copy()
+        return identities(len(self))
 
     def scores_or_none(self) -> np.ndarray | None:
         """The scores, or None when any score is null."""
