@@ -4,9 +4,11 @@
   (median, best, spread).
 - :func:`fresh_process` runs a snippet in a fresh Python process per repetition, for anything measured "from a
   fresh open": nothing imported, cached or pooled carries over. The snippet reports with ``report(**values)``
-  (defined by :data:`CHILD_PRELUDE`), which adds the child's peak RSS.
+  (defined by :data:`CHILD_PRELUDE`), which adds the child's own peak RSS (``VmHWM`` on Linux: ``ru_maxrss``
+  would include the parent's, inherited through fork and exec).
 - :func:`interleave` times competing callables on the same inputs in shuffled order, so drift (CPU frequency,
-  page cache, other load) hits them alike and paired ratios cancel it.
+  page cache, other load) hits them alike and paired ratios cancel it; :func:`interleave_processes` does the same
+  for whole fresh processes (e.g. copick's and copick_db's, each in its own virtual environment).
 - :func:`peak_rss_mb`, :func:`rss_mb`: memory of this process.
 - :func:`machine_info`, :func:`machine_markdown`: the machine and library versions a result was measured with.
 - :func:`replace_section`: rewrite one marked section of ``docs/performance.md`` (creating the document if
@@ -45,9 +47,21 @@ PERFORMANCE_DOC = REPO / "docs" / "performance.md"
 CHILD_PRELUDE = """
 import json as _json, resource as _resource, sys as _sys, time as _time
 
-def report(**values):
+def _peak_rss_mb():
+    # Linux: VmHWM is this process image's own high-water mark. ru_maxrss is not: exec keeps the maximum of the
+    # forked copy of the parent, so every child would report at least the parent's RSS.
+    try:
+        with open("/proc/self/status") as _status:
+            for _line in _status:
+                if _line.startswith("VmHWM:"):
+                    return int(_line.split()[1]) / 1024
+    except OSError:
+        pass
     _scale = 1024 * 1024 if _sys.platform == "darwin" else 1024
-    values["peak_rss_mb"] = _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / _scale
+    return _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / _scale
+
+def report(**values):
+    values["peak_rss_mb"] = _peak_rss_mb()
     print("@@RESULT@@" + _json.dumps(values), flush=True)
 """
 _RESULT_TAG = "@@RESULT@@"
@@ -177,6 +191,45 @@ def fresh_process(
             raise RuntimeError(f"benchmark child failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         if i >= warmup:
             reports.append(json.loads(lines[-1][len(_RESULT_TAG) :]))
+    return reports
+
+
+def interleave_processes(
+    jobs: dict[str, tuple[str, Sequence[str], str | None]],
+    *,
+    n: int | dict[str, int],
+    warmup: int = 0,
+    seed: int = 0,
+    timeout: float = 1800.0,
+) -> dict[str, list[dict[str, Any]]]:
+    """Run competing :func:`fresh_process` snippets alternately, in a shuffled order per repetition.
+
+    Like :func:`interleave` for whole processes: repetition ``i`` of every job runs right next to the others', so
+    slow drift (other load on the machine, CPU frequency) hits them alike.
+
+    Args:
+        jobs: Name → (snippet, its arguments, interpreter or None for this one).
+        n: Kept processes per job, or job name → its own count (a job with fewer stops early; the others go on).
+        warmup: Processes per job run first and discarded.
+        seed: Seeds the shuffling.
+        timeout: Seconds before a child is killed.
+
+    Returns:
+        Name → one report per kept process, in repetition order.
+    """
+    rng = random.Random(seed)
+    names = list(jobs)
+    counts = n if isinstance(n, dict) else dict.fromkeys(names, n)
+    reports: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for i in range(warmup + max(counts.values())):
+        rng.shuffle(names)
+        for name in names:
+            if i >= warmup + counts[name]:
+                continue
+            code, args, python = jobs[name]
+            (one,) = fresh_process(code, n=1, args=args, python=python, warmup=0, timeout=timeout)
+            if i >= warmup:
+                reports[name].append(one)
     return reports
 
 
@@ -448,19 +501,33 @@ def print_table(results: list[Result], title: str) -> None:
             print(r.profile)
 
 
+def measured_line(info: dict[str, str], *, quick: bool, seconds: float, script: str) -> str:
+    """The "Measured <when> by <script> on <machine>" sentence that opens a benchmark's section.
+
+    Args:
+        info: :func:`machine_info` plus ``"load"`` (the load average before and after, as text).
+        quick: Whether the script ran in ``--quick`` mode.
+        seconds: How long the script ran.
+        script: The script's path, as shown.
+    """
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    mode = "`--quick` (fewer repetitions)" if quick else "full"
+    return (
+        f"Measured {stamp} by `{script}` ({mode} mode, {seconds:.0f} s) on {info['cpu']} "
+        f"({info['cores']}), {info['ram']} RAM; {versions_line(info)}. 1-minute load average "
+        f"{info['load']} (other work on the machine shows up as spread, so the medians are what count)."
+    )
+
+
 def section_markdown(
     results: list[Result], info: dict[str, str], *, quick: bool, seconds: float, heading: str, script: str
 ) -> str:
     """A benchmark's section of the performance document: when and where it ran, the table, and any misses."""
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    mode = "`--quick` (fewer repetitions)" if quick else "full"
     rows = [[r.operation, r.target or "–", r.measured, r.verdict, r.details] for r in results]
     lines = [
         f"## {heading}",
         "",
-        f"Measured {stamp} by `{script}` ({mode} mode, {seconds:.0f} s) on {info['cpu']} "
-        f"({info['cores']}), {info['ram']} RAM; {versions_line(info)}. 1-minute load average "
-        f"{info['load']} (other work on the machine shows up as spread, so the medians are what count).",
+        measured_line(info, quick=quick, seconds=seconds, script=script),
         "",
         markdown_table(["Operation", "Target", "Measured (median)", "Result", "How"], rows),
     ]
