@@ -68,7 +68,37 @@ class OwnedMixin(ReadOnlyGuard):
         return obj.color
 
 
-class CopickPicks(OwnedMixin):
+class PerObjectMixin(OwnedMixin):
+    """What picks, meshes and filament sets share: one pickable object, owned by (user, session)."""
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(run={self.run.name!r}, object={self.pickable_object_name!r}, "
+            f"user_id={self.user_id!r}, session_id={self.session_id!r})"
+        )
+
+    @property
+    def pickable_object_name(self) -> str:
+        """The object's name."""
+        return self.meta.pickable_object_name
+
+    @property
+    def object_name(self) -> str:
+        """Alias of ``pickable_object_name``."""
+        return self.pickable_object_name
+
+    @property
+    def identity(self) -> tuple:
+        """What makes this entity unique within its run: object, user and session."""
+        return (self.pickable_object_name, self.user_id, self.session_id)
+
+    @property
+    def color(self) -> tuple[int, int, int, int] | None:
+        """The object's colour."""
+        return self._object_color(self.pickable_object_name)
+
+
+class CopickPicks(PerObjectMixin):
     """A set of picked points of one object by one (user, session) in one run.
 
     Accepts the spec's ``(run, meta, config)`` and copick's ``(run, file)`` forms (C3).
@@ -99,36 +129,10 @@ class CopickPicks(OwnedMixin):
         self._arrays: PointArrays | None = None
         self._points: list[CopickPoint] | None = None
 
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(run={self.run.name!r}, object={self.pickable_object_name!r}, "
-            f"user_id={self.user_id!r}, session_id={self.session_id!r})"
-        )
-
-    @property
-    def pickable_object_name(self) -> str:
-        """The picked object's name."""
-        return self.meta.pickable_object_name
-
-    @property
-    def object_name(self) -> str:
-        """Alias of ``pickable_object_name``."""
-        return self.pickable_object_name
-
-    @property
-    def identity(self) -> tuple:
-        """What makes this pick set unique within its run."""
-        return (self.pickable_object_name, self.user_id, self.session_id)
-
     @property
     def trust_orientation(self) -> bool:
         """Whether the points' orientations are meaningful."""
         return bool(self.meta.trust_orientation) if self.meta.trust_orientation is not None else True
-
-    @property
-    def color(self) -> tuple[int, int, int, int] | None:
-        """The picked object's colour."""
-        return self._object_color(self.pickable_object_name)
 
     # -- storage hooks ----------------------------------------------------------------------------------------
 
@@ -280,7 +284,7 @@ class CopickPicks(OwnedMixin):
         self._arrays, self._points = arrays, None
 
 
-class CopickMesh(OwnedMixin):
+class CopickMesh(PerObjectMixin):
     """A surface mesh of one object by one (user, session) in one run.
 
     The third positional argument may be a config (spec) or a mesh (copick), told apart by type (C12).
@@ -315,27 +319,6 @@ class CopickMesh(OwnedMixin):
         self._mesh: trimesh.Trimesh | None = None
         if mesh is not None:
             self.mesh = mesh
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(run={self.run.name!r}, object={self.pickable_object_name!r}, "
-            f"user_id={self.user_id!r}, session_id={self.session_id!r})"
-        )
-
-    @property
-    def pickable_object_name(self) -> str:
-        """The object's name."""
-        return self.meta.pickable_object_name
-
-    @property
-    def identity(self) -> tuple:
-        """What makes this mesh unique within its run."""
-        return (self.pickable_object_name, self.user_id, self.session_id)
-
-    @property
-    def color(self) -> tuple[int, int, int, int] | None:
-        """The object's colour."""
-        return self._object_color(self.pickable_object_name)
 
     def _load(self) -> trimesh.Trimesh:
         """Read the stored mesh (backend hook)."""

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from copick_db.models.annotations import OwnedMixin
+from copick_db.models.annotations import PerObjectMixin
 from copick_db.models.curves import CURVE_KINDS, check_curve, curve_anchors, curve_is_current
 from copick_db.models.meta import _OwnedMeta
 
@@ -380,7 +380,7 @@ def _per_filament_fields(
 # -- the abstract API class ------------------------------------------------------------------------------------
 
 
-class CopickFilaments(OwnedMixin):
+class CopickFilaments(PerObjectMixin):
     """The traced filaments of one object by one (user, session) in one run.
 
     Accepts the spec's ``(run, meta, config)`` and copick's ``(run, file)`` forms. The filaments are read from
@@ -412,36 +412,10 @@ class CopickFilaments(OwnedMixin):
         self._arrays: FilamentArrays | None = None
         self._filaments: list[CopickFilament] | None = None
 
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(run={self.run.name!r}, object={self.pickable_object_name!r}, "
-            f"user_id={self.user_id!r}, session_id={self.session_id!r})"
-        )
-
-    @property
-    def pickable_object_name(self) -> str:
-        """The traced object's name."""
-        return self.meta.pickable_object_name
-
-    @property
-    def object_name(self) -> str:
-        """Alias of ``pickable_object_name``."""
-        return self.pickable_object_name
-
-    @property
-    def identity(self) -> tuple:
-        """What makes this set unique within its run."""
-        return (self.pickable_object_name, self.user_id, self.session_id)
-
     @property
     def voxel_spacing(self) -> float | None:
         """Voxel size in Å of the data the filaments were traced in, if recorded."""
         return self.meta.voxel_spacing
-
-    @property
-    def color(self) -> tuple[int, int, int, int] | None:
-        """The traced object's colour."""
-        return self._object_color(self.pickable_object_name)
 
     # -- storage hooks ----------------------------------------------------------------------------------------
 
