@@ -71,6 +71,15 @@ class OwnedMixin(ReadOnlyGuard):
 class PerObjectMixin(OwnedMixin):
     """What picks, meshes and filament sets share: one pickable object, owned by (user, session)."""
 
+    def _attach(self, run: CopickRun, meta: Any, file: Any, config: CopickConfig | None, read_only: bool) -> None:
+        """The constructor part of sets read from a file model, which copick passes as ``file=`` (C3)."""
+        if (meta is None) == (file is None):
+            raise TypeError(f"{type(self).__name__} needs exactly one of meta= or file=")
+        self.run = run
+        self.meta = meta if meta is not None else file
+        self.config = config or run.config
+        self._read_only = read_only
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(run={self.run.name!r}, object={self.pickable_object_name!r}, "
@@ -120,12 +129,7 @@ class CopickPicks(PerObjectMixin):
         file: CopickPicksFile | None = None,
         read_only: bool = False,
     ) -> None:
-        if (meta is None) == (file is None):
-            raise TypeError("CopickPicks needs exactly one of meta= or file=")
-        self.run = run
-        self.meta = meta if meta is not None else file
-        self.config = config or run.config
-        self._read_only = read_only
+        self._attach(run, meta, file, config, read_only)
         self._arrays: PointArrays | None = None
         self._points: list[CopickPoint] | None = None
 

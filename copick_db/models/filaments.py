@@ -403,12 +403,7 @@ class CopickFilaments(PerObjectMixin):
         file: CopickFilamentsFile | None = None,
         read_only: bool = False,
     ) -> None:
-        if (meta is None) == (file is None):
-            raise TypeError("CopickFilaments needs exactly one of meta= or file=")
-        self.run = run
-        self.meta = meta if meta is not None else file
-        self.config = config or run.config
-        self._read_only = read_only
+        self._attach(run, meta, file, config, read_only)
         self._arrays: FilamentArrays | None = None
         self._filaments: list[CopickFilament] | None = None
 
