@@ -28,7 +28,7 @@ from copick_db.db.run import OWNED_ORDER, RUN_COLUMNS, SEGMENTATION_ORDER, Copic
 from copick_db.db.stored import gc_paused, now, to_datetime, to_timestamp
 from copick_db.db.tomogram import TOMOGRAM_COLUMNS, CopickTomogramDB
 from copick_db.db.voxel_spacing import CopickVoxelSpacingDB
-from copick_db.models.entity import as_filter, matches_voxel_size
+from copick_db.models.entity import as_filter, matches_voxel_size, run_names
 from copick_db.models.meta import CopickRunMeta
 from copick_db.models.root import CopickRoot
 from copick_db.models.run import segmentation_filters
@@ -138,19 +138,13 @@ class CopickRootDB(CopickRoot):
 
         return run_for
 
-    @staticmethod
-    def _run_names(runs: Any) -> list[str] | None:
-        if runs is None:
-            return None
-        return [r if isinstance(r, str) else r.name for r in ([runs] if isinstance(runs, str) else runs)]
-
     def _across_runs(
         self, table: type, where: dict, columns: tuple, factory: Any, runs: Any, order_by: tuple, keep: Any = None
     ) -> list:
         """Rows of an annotation table across runs in one indexed query, as entities bound to their runs."""
         with gc_paused(), self.catalog.reading() as conn:
             rows = queries.across_runs(
-                conn, table, where, columns=columns, run_names=self._run_names(runs), order_by=order_by
+                conn, table, where, columns=columns, run_names=run_names(runs), order_by=order_by
             )
         run_for = self._run_binder()
         with gc_paused():
@@ -229,13 +223,9 @@ class CopickRootDB(CopickRoot):
         """Tomograms across runs in one indexed query; each is bound to its voxel spacing and run."""
         types, sizes = as_filter(tomo_type), as_filter(voxel_size)
         where = {} if types is None else {"tomo_type": types}
-        keys = None
-        if sizes is not None:
-            keys = sorted({paths.voxel_key(float(v)) + d for v in sizes for d in (-1, 0, 1)})
+        keys = None if sizes is None else paths.candidate_voxel_keys(sizes)
         with self.catalog.reading() as conn:
-            rows = queries.tomograms_across_runs(
-                conn, where, keys, columns=TOMOGRAM_COLUMNS, run_names=self._run_names(runs)
-            )
+            rows = queries.tomograms_across_runs(conn, where, keys, columns=TOMOGRAM_COLUMNS, run_names=run_names(runs))
         run_for = self._run_binder()
         spacings: dict[int, CopickVoxelSpacingDB] = {}
         result = []

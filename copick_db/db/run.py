@@ -21,7 +21,7 @@ from copick_db.db.filaments import FILAMENTS_COLUMNS, CopickFilamentsDB
 from copick_db.db.stored import now, to_datetime, to_timestamp
 from copick_db.db.voxel_spacing import VS_COLUMNS, CopickVoxelSpacingDB
 from copick_db.errors import ReadOnlyError
-from copick_db.models.entity import voxel_sizes_match
+from copick_db.models.entity import matches_voxel_size, voxel_sizes_match
 from copick_db.models.filaments import CopickFilamentsFile, FilamentArrays
 from copick_db.models.meta import (
     CopickMeshMeta,
@@ -94,10 +94,8 @@ class CopickRunDB(CopickRun):
         return [CopickVoxelSpacingDB.from_row(self, row) for row in rows]
 
     def _query_voxel_spacing(self, voxel_size: float) -> CopickVoxelSpacingDB | None:
-        key = paths.voxel_key(voxel_size)
-        rows = self.root.catalog.rows(
-            VoxelSpacingRow, {"run_id": self._row_id, "voxel_key": (key - 1, key, key + 1)}, columns=VS_COLUMNS
-        )
+        keys = paths.candidate_voxel_keys([voxel_size])
+        rows = self.root.catalog.rows(VoxelSpacingRow, {"run_id": self._row_id, "voxel_key": keys}, columns=VS_COLUMNS)
         # The key narrows the search through the index; the tolerance decides between neighbours.
         for row in sorted(rows, key=lambda r: abs(r.voxel_size - voxel_size)):
             if voxel_sizes_match(row.voxel_size, voxel_size):
@@ -153,7 +151,7 @@ class CopickRunDB(CopickRun):
         where, voxel_sizes = segmentation_where(filters)
         where["run_id"] = self._row_id
         rows = self.root.catalog.rows(SegmentationRow, where, columns=SEGMENTATION_COLUMNS, order_by=SEGMENTATION_ORDER)
-        return [CopickSegmentationDB.from_row(self, r) for r in rows if _voxel_size_ok(r.voxel_size, voxel_sizes)]
+        return [CopickSegmentationDB.from_row(self, r) for r in rows if matches_voxel_size(r.voxel_size, voxel_sizes)]
 
     def _create_child(self, entity: Any) -> None:
         catalog = self.root.catalog
@@ -308,10 +306,5 @@ def segmentation_where(filters: dict[str, Any]) -> tuple[dict[str, Any], tuple |
             where[column] = filters[column]
     voxel_sizes = filters.get("voxel_size")
     if voxel_sizes is not None:
-        keys = {k + d for k in (paths.voxel_key(float(v)) for v in voxel_sizes) for d in (-1, 0, 1)}
-        where["voxel_key"] = tuple(sorted(keys))
+        where["voxel_key"] = paths.candidate_voxel_keys(voxel_sizes)
     return where, voxel_sizes
-
-
-def _voxel_size_ok(value: float, allowed: tuple | None) -> bool:
-    return allowed is None or any(voxel_sizes_match(value, float(v)) for v in allowed)

@@ -35,6 +35,13 @@ def as_filter(value: Any) -> tuple | None:
     return (value,)
 
 
+def run_names(runs: Any) -> list[str] | None:
+    """The names a ``runs=`` filter gives (one name or run, or an iterable of them); None selects every run."""
+    if runs is None:
+        return None
+    return [r if isinstance(r, str) else r.name for r in ([runs] if isinstance(runs, str) else runs)]
+
+
 def matches(value: Any, allowed: tuple | None) -> bool:
     """Whether ``value`` passes a filter made by :func:`as_filter`."""
     return allowed is None or value in allowed

@@ -17,6 +17,7 @@ from copick_db.models.entity import (
     check_ctor_kwargs,
     matches,
     matches_voxel_size,
+    run_names,
     split_kwargs,
 )
 from copick_db.models.meta import CopickRunMeta
@@ -353,10 +354,10 @@ class CopickRoot(ReadOnlyGuard):
 
     def _selected_runs(self, runs: Any) -> list[CopickRun]:
         """The runs a ``runs=`` filter names (run objects or names); every run when None."""
-        if runs is None:
+        wanted = run_names(runs)
+        if wanted is None:
             return list(self.runs)
-        wanted = {r if isinstance(r, str) else r.name for r in ([runs] if isinstance(runs, str) else runs)}
-        return [r for r in self.runs if r.name in wanted]
+        return [r for r in self.runs if r.name in set(wanted)]
 
     def get_picks(
         self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None

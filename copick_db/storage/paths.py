@@ -28,6 +28,7 @@ import math
 import numbers
 import os
 import posixpath
+from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
@@ -98,6 +99,14 @@ def voxel_key(voxel_size: float) -> int:
         ValueError: As :func:`format_voxel_size`.
     """
     return int(format_voxel_size(voxel_size).replace(".", ""))
+
+
+def candidate_voxel_keys(voxel_sizes: Iterable[float]) -> tuple[int, ...]:
+    """The keys a voxel size within the 1e-3 Å match tolerance of any of ``voxel_sizes`` can have, sorted.
+
+    An indexed lookup selects these keys; comparing the stored sizes with the tolerance then decides.
+    """
+    return tuple(sorted({voxel_key(float(v)) + d for v in voxel_sizes for d in (-1, 0, 1)}))
 
 
 def check_component(value: str, what: str) -> str:
