@@ -287,6 +287,58 @@ class CopickPicks(PerObjectMixin):
             self._store_arrays(arrays)
         self._arrays, self._points = arrays, None
 
+    def df(self, format: str = "relion", **kwargs: Any) -> Any:
+        """The points as a pandas DataFrame of RELION 4/5 particles, as copick 1.31's ``picks.df()``.
+
+        Columns: ``rlnTomoName`` (the run), ``rlnAngleRot/Tilt/Psi`` (ZYZ Euler angles in degrees of the inverse of
+        each transform's rotation), ``rlnCenteredCoordinate{X,Y,Z}Angst`` when the tomogram centre is known and
+        ``rlnCoordinate{X,Y,Z}`` in tilt-series pixels when ``tilt_series_pixel_size`` is given (with neither, in
+        pixels of the smallest voxel spacing, with a logged warning). Positions include the transforms' translations.
+        Filament objects get RELION's filament columns. See :mod:`copick_db.models.relion`.
+
+        Args:
+            format: Only ``"relion"``.
+            **kwargs: copick's keywords: ``voxel_spacing``, ``tilt_series_pixel_size``, ``tomogram_center``,
+                ``tomo_type``, ``coordinates``, ``filament``, ``polarity_known``, ``filament_angles``, ``half_sets``
+                (see :func:`copick_db.models.relion.picks_to_df`).
+
+        Raises:
+            ValueError: Another format, or the coordinates cannot be written (no centre, pixel size or voxel size).
+            ImportError: pandas is not installed (``pip install 'copick-db[pandas]'``).
+        """
+        from copick_db.models import relion  # pandas stays optional: only data frames need it
+
+        relion.check_format(format)
+        return relion.picks_to_df(self, **kwargs)
+
+    def from_df(self, df: Any, format: str = "relion", **kwargs: Any) -> None:
+        """Set the points from a pandas DataFrame of RELION particles and store them, as copick 1.31's ``from_df``.
+
+        Centred coordinates (RELION 5) are placed with ``tomogram_center`` or the run's tomogram centre, pixel ones
+        with ``tilt_series_pixel_size``, the ``optics`` table's pixel size or the run's smallest voxel size. Angles
+        (and ``rlnTomoSubtomogram*`` ones) become the rotations, ``rlnOrigin*Angst`` shifts move the locations, and
+        ``rlnHelicalTubeID`` becomes the instance id. Every point gets score 1.0, as in copick. Stores like
+        :meth:`from_numpy`.
+
+        Args:
+            df: The particles; every row belongs to this run.
+            format: Only ``"relion"``.
+            **kwargs: copick's keywords: ``optics``, ``tilt_series_pixel_size``, ``tomogram_center`` and
+                ``relion_version`` (``"relion5"`` forces centred, ``"relion4"`` pixel coordinates).
+
+        Raises:
+            ValueError: Another format, a frame without RELION coordinate columns, or missing centre/pixel size.
+            ImportError: pandas is not installed (``pip install 'copick-db[pandas]'``).
+            PermissionError: The pick set is read-only (checked before anything changes).
+        """
+        from copick_db.models import relion  # pandas stays optional: only data frames need it
+
+        relion.check_format(format)
+        relion.import_pandas()
+        self._check_writable("store picks")
+        positions, transforms, instance_ids = relion.arrays_from_df(self, df, **kwargs)
+        self.from_numpy(positions=positions, transforms=transforms, instance_ids=instance_ids)
+
 
 class CopickMesh(PerObjectMixin):
     """A surface mesh of one object by one (user, session) in one run.
