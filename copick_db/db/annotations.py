@@ -18,6 +18,7 @@ from copick_db.catalog.tables import MeshRow, PicksRow, SegmentationRow
 from copick_db.db import bulk
 from copick_db.db.stored import StoredVolume, now, to_datetime
 from copick_db.models.annotations import CopickMesh, CopickPicks, CopickSegmentation
+from copick_db.models.entity import identity_property
 from copick_db.models.meta import CopickMeshMeta, CopickPicksFile, CopickSegmentationMeta
 from copick_db.models.point_arrays import PointArrays
 from copick_db.storage import glb, zarr_io
@@ -88,19 +89,19 @@ class CopickPicksDB(CopickPicks):
     def meta(self, value: CopickPicksFile) -> None:
         self._meta = value
 
-    @property
+    @identity_property
     def pickable_object_name(self) -> str:
         """The picked object's name."""
         meta = self._meta
         return self._row.object_name if meta is _PENDING else meta.pickable_object_name
 
-    @property
+    @identity_property
     def user_id(self) -> str | None:
         """The owner."""
         meta = self._meta
         return self._row.user_id if meta is _PENDING else (meta.user_id or self.config.user_id)
 
-    @property
+    @identity_property
     def session_id(self) -> str | None:
         """The session."""
         meta = self._meta

@@ -71,6 +71,29 @@ class CopickRootDB(CopickRoot):
         """Release the catalog's connections (the root cannot be used afterwards)."""
         self.catalog.close()
 
+    #: The ``data_root`` given to :func:`copick_db.open`, if any: a pickled root reopens with it.
+    _data_root_override: str | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple]:
+        """Pickle as the arguments that reopen this catalog: process pools (copick's ``map_runs``) send roots.
+
+        The copy is a new root on the same catalog, as the same user and session, read-only or not; no cache, open
+        connection or entity object travels with it.
+        """
+        where = str(self.catalog.path.absolute()) if self.catalog.path is not None else self.catalog.url
+        args = (where, self.config.user_id, self.config.session_id, self._read_only, self._data_root_override)
+        return _reopen, args
+
+    def reconnect(self) -> None:
+        """Reopen the catalog connection and drop every cache (copick 1.31's ``reconnect``).
+
+        Use it after the catalog was replaced or restored on disk, or when a connection went stale; entity objects
+        handed out before are no longer this root's (get them again).
+        """
+        self.catalog.close()
+        self.catalog = Catalog.open(self.catalog.url, read_only=self.catalog.read_only)
+        self.refresh()
+
     # -- runs -------------------------------------------------------------------------------------------------
 
     def query(self) -> list[CopickRunDB]:
@@ -101,6 +124,34 @@ class CopickRootDB(CopickRoot):
             },
         )
 
+    # -- ML splits --------------------------------------------------------------------------------------------
+
+    @property
+    def splits(self) -> dict[str, list[str]]:
+        """``{split: [run names, sorted]}`` for the runs that have a split, in one indexed query."""
+        with self.catalog.reading() as conn:
+            return queries.run_splits(conn)
+
+    def get_runs_in_split(self, split: str) -> list[CopickRunDB]:
+        """The runs assigned to ``split``, sorted by name, in one indexed query."""
+        rows = self.catalog.rows(RunRow, {"split": split}, columns=RUN_COLUMNS, order_by=("name",))
+        return self._runs.share_all(CopickRunDB.from_row(self, row) for row in rows)
+
+    def _store_splits(self, assignments: dict[str, str | None], clear_existing: bool) -> None:
+        with self.catalog.writing() as conn:
+            stamp = now()
+            if clear_existing:
+                queries.clear_run_splits(conn, stamp)
+            missing = queries.set_run_splits(conn, assignments, stamp)
+            if missing:  # raising inside the transaction rolls every change back
+                shown = ", ".join(repr(n) for n in missing[:10]) + (" ..." if len(missing) > 10 else "")
+                raise ValueError(f"No such run(s): {shown}; create them first or drop them from the splits.")
+        for run in self._runs.by_key.values():  # the objects handed out show the new splits at once
+            if run.name in assignments:
+                run._split = assignments[run.name]
+            elif clear_existing:
+                run._split = None
+
     # -- objects ----------------------------------------------------------------------------------------------
 
     def _object_factory(self) -> tuple[type[CopickObjectDB], type[PickableObject]]:
@@ -123,41 +174,85 @@ class CopickRootDB(CopickRoot):
     # -- across runs: one query each --------------------------------------------------------------------------
 
     def _run_binder(self) -> Any:
-        """A function giving the run object for a cross-run row, one shared object per run (the cached one if any)."""
-        cached = {r.name: r for r in self._runs} if self._runs is not None else {}
-        by_id: dict[int, CopickRunDB] = {}
+        """A function giving the run object of a cross-run row: the one this root handed out, or a new recorded one."""
+        known = self._runs.by_key
 
         def run_for(row: Any) -> CopickRunDB:
-            run = by_id.get(row.run__id)
+            run = known.get(row.run__name)
             if run is None:
-                run = cached.get(row.run__name)
-                if run is None:
-                    run = CopickRunDB.from_row(self, _RunRecord(*_run_fields(row)))
-                by_id[row.run__id] = run
+                run = known[row.run__name] = CopickRunDB.from_row(self, _RunRecord(*_run_fields(row)))
             return run
 
         return run_for
 
     def _across_runs(
-        self, table: type, where: dict, columns: tuple, factory: Any, runs: Any, order_by: tuple, keep: Any = None
+        self,
+        table: type,
+        where: dict,
+        columns: tuple,
+        factory: Any,
+        children: str,
+        runs: Any,
+        order_by: tuple,
+        keep: Any = None,
+        preloaded: bool = False,
+        split: Any = None,
     ) -> list:
-        """Rows of an annotation table across runs in one indexed query, as entities bound to their runs."""
+        """Rows of an annotation table across runs in one indexed query, as entities bound to their runs.
+
+        Each entity is its run's one object for it (``children`` names the run's record), so a cross-run result
+        holds the objects that ``run.get_*`` returns; with ``preloaded``, the rows carry the entities' data, which
+        objects handed out earlier take over when they have none loaded.
+        """
         with gc_paused(), self.catalog.reading() as conn:
             rows = queries.across_runs(
-                conn, table, where, columns=columns, run_names=run_names(runs), order_by=order_by
+                conn,
+                table,
+                where,
+                columns=columns,
+                run_names=run_names(runs),
+                splits=as_filter(split),
+                order_by=order_by,
             )
         run_for = self._run_binder()
         with gc_paused():
-            return [factory(run_for(row), row) for row in rows if keep is None or keep(row)]
+            result = []
+            for row in rows:
+                if keep is None or keep(row):
+                    run = run_for(row)
+                    fresh = factory(run, row)
+                    entity = getattr(run, children).share(fresh)
+                    if entity is not fresh and preloaded:
+                        entity._adopt_preloaded(fresh)
+                    result.append(entity)
+            return result
 
     def _owned_across_runs(
-        self, table: type, columns: tuple, factory: Any, object_name: Any, user_id: Any, session_id: Any, runs: Any
+        self,
+        table: type,
+        columns: tuple,
+        factory: Any,
+        children: str,
+        object_name: Any,
+        user_id: Any,
+        session_id: Any,
+        runs: Any,
+        split: Any,
+        preloaded: bool = False,
     ) -> list:
         where = owned_where(None, as_filter(object_name), as_filter(user_id), as_filter(session_id))
-        return self._across_runs(table, where, columns, factory, runs, OWNED_ORDER)
+        return self._across_runs(
+            table, where, columns, factory, children, runs, OWNED_ORDER, preloaded=preloaded, split=split
+        )
 
     def get_picks(
-        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+        self,
+        object_name: Any = None,
+        user_id: Any = None,
+        session_id: Any = None,
+        *,
+        runs: Any = None,
+        split: Any = None,
     ) -> list[CopickPicksDB]:
         """Pick sets across runs, points included, in one indexed query; each is bound to its run.
 
@@ -166,27 +261,51 @@ class CopickRootDB(CopickRoot):
             user_id: User id(s).
             session_id: Session id(s).
             runs: Only these runs (names or run objects); every run when None.
+            split: Only runs in this ML split (or these splits); every run when None.
         """
         columns = PICKS_COLUMNS + point_codec.POINT_COLUMNS
         return self._owned_across_runs(
-            PicksRow, columns, CopickPicksDB.from_row, object_name, user_id, session_id, runs
+            PicksRow,
+            columns,
+            CopickPicksDB.from_row,
+            "_picks",
+            object_name,
+            user_id,
+            session_id,
+            runs,
+            split,
+            preloaded=True,
         )
 
     def get_meshes(
-        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+        self,
+        object_name: Any = None,
+        user_id: Any = None,
+        session_id: Any = None,
+        *,
+        runs: Any = None,
+        split: Any = None,
     ) -> list[CopickMeshDB]:
         """Meshes across runs in one indexed query; each is bound to its run (arguments as for get_picks)."""
         return self._owned_across_runs(
-            MeshRow, MESH_COLUMNS, CopickMeshDB.from_row, object_name, user_id, session_id, runs
+            MeshRow, MESH_COLUMNS, CopickMeshDB.from_row, "_meshes", object_name, user_id, session_id, runs, split
         )
 
     def get_filaments(
-        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+        self,
+        object_name: Any = None,
+        user_id: Any = None,
+        session_id: Any = None,
+        *,
+        runs: Any = None,
+        split: Any = None,
     ) -> list[CopickFilamentsDB]:
         """Filament sets across runs, polylines included, in one query; each is bound to its run (as get_picks)."""
         columns = FILAMENTS_COLUMNS + filament_codec.DATA_COLUMNS
         factory = CopickFilamentsDB.from_row
-        return self._owned_across_runs(FilamentsRow, columns, factory, object_name, user_id, session_id, runs)
+        return self._owned_across_runs(
+            FilamentsRow, columns, factory, "_filaments", object_name, user_id, session_id, runs, split, preloaded=True
+        )
 
     def get_segmentations(
         self,
@@ -199,6 +318,7 @@ class CopickRootDB(CopickRoot):
         is_instance: bool | None = False,
         is_panoptic: bool | None = False,
         runs: Any = None,
+        split: Any = None,
     ) -> list[CopickSegmentationDB]:
         """Segmentations across runs in one indexed query; each is bound to its run.
 
@@ -212,20 +332,24 @@ class CopickRootDB(CopickRoot):
             where,
             SEGMENTATION_COLUMNS,
             CopickSegmentationDB.from_row,
+            "_segmentations",
             runs,
             SEGMENTATION_ORDER,
             keep=lambda row: matches_voxel_size(row.voxel_size, voxel_sizes),
+            split=split,
         )
 
     def get_tomograms(
-        self, tomo_type: Any = None, voxel_size: Any = None, *, runs: Any = None
+        self, tomo_type: Any = None, voxel_size: Any = None, *, runs: Any = None, split: Any = None
     ) -> list[CopickTomogramDB]:
         """Tomograms across runs in one indexed query; each is bound to its voxel spacing and run."""
         types, sizes = as_filter(tomo_type), as_filter(voxel_size)
         where = {} if types is None else {"tomo_type": types}
         keys = None if sizes is None else paths.candidate_voxel_keys(sizes)
         with self.catalog.reading() as conn:
-            rows = queries.tomograms_across_runs(conn, where, keys, columns=TOMOGRAM_COLUMNS, run_names=run_names(runs))
+            rows = queries.tomograms_across_runs(
+                conn, where, keys, columns=TOMOGRAM_COLUMNS, run_names=run_names(runs), splits=as_filter(split)
+            )
         run_for = self._run_binder()
         spacings: dict[int, CopickVoxelSpacingDB] = {}
         result = []
@@ -234,9 +358,10 @@ class CopickRootDB(CopickRoot):
                 continue
             vs = spacings.get(row.vs__id)
             if vs is None:
+                run = run_for(row)
                 record = _VsRecord(*(getattr(row, f"vs__{f}") for f in VS_FIELDS))
-                vs = spacings[row.vs__id] = CopickVoxelSpacingDB.from_row(run_for(row), record)
-            result.append(CopickTomogramDB.from_row(vs, row))
+                vs = spacings[row.vs__id] = run._voxel_spacings.share(CopickVoxelSpacingDB.from_row(run, record))
+            result.append(vs._tomograms.share(CopickTomogramDB.from_row(vs, row)))
         return result
 
     def stats(self) -> dict[str, Any]:
@@ -271,3 +396,12 @@ class CopickRootDB(CopickRoot):
         """Forget cached runs and objects; the next access queries the catalog again."""
         super().refresh()
         self._objects = self.query_objects()  # also re-syncs config.pickable_objects
+
+
+def _reopen(
+    catalog: str, user_id: str | None, session_id: str | None, read_only: bool, data_root: str | None
+) -> CopickRootDB:
+    """Unpickle a root: open its catalog again (see :meth:`CopickRootDB.__reduce__`)."""
+    from copick_db.db.project import open as open_catalog  # project imports this module
+
+    return open_catalog(catalog, user_id=user_id, session_id=session_id, read_only=read_only, data_root=data_root)

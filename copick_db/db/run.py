@@ -21,7 +21,7 @@ from copick_db.db.filaments import FILAMENTS_COLUMNS, CopickFilamentsDB
 from copick_db.db.stored import now, to_datetime, to_timestamp
 from copick_db.db.voxel_spacing import VS_COLUMNS, CopickVoxelSpacingDB
 from copick_db.errors import ReadOnlyError
-from copick_db.models.entity import matches_voxel_size, voxel_sizes_match
+from copick_db.models.entity import identity_property, matches_voxel_size, voxel_sizes_match
 from copick_db.models.filaments import CopickFilamentsFile, FilamentArrays
 from copick_db.models.meta import (
     CopickMeshMeta,
@@ -57,6 +57,7 @@ class CopickRunDB(CopickRun):
         run = cls(root, None, read_only=bool(row.read_only))  # type: ignore[arg-type]
         run._row = row
         run._row_id = row.id
+        run._split = row.split
         return run
 
     @property
@@ -76,10 +77,19 @@ class CopickRunDB(CopickRun):
     def meta(self, value: CopickRunMeta | None) -> None:
         self._meta = value
 
-    @property
+    @identity_property
     def name(self) -> str:
         """The run name."""
         return self._meta.name if self._meta is not None else self._row.name  # type: ignore[union-attr]
+
+    def __reduce__(self) -> tuple[Any, tuple]:
+        """Pickle as (root, name): the copy is the run of that name in the unpickled (reopened) root."""
+        return _run_of, (self.root, self.name)
+
+    def _store_split(self, split: str | None) -> None:
+        self.root.catalog.update(
+            RunRow, self._row_id, {"split": split, "modified": now()}, identity={"name": self.name}
+        )
 
     # -- voxel spacings ---------------------------------------------------------------------------------------
 
@@ -282,6 +292,14 @@ class CopickRunDB(CopickRun):
             run_dir = paths.run_dir(self.name)
             bulk.remove_released(catalog, self.root.data, [root / run_dir for root in self.root.data.writable()])
         self.root._forget_run(self)
+
+
+def _run_of(root: CopickRootDB, name: str) -> CopickRunDB:
+    """Unpickle a run: look it up in its (reopened) root."""
+    run = root.get_run(name)
+    if run is None:
+        raise LookupError(f"Run {name!r} no longer exists in {root.catalog.where}; it was deleted meanwhile.")
+    return run
 
 
 def _owner_values(entity: Any) -> dict[str, str]:

@@ -65,6 +65,12 @@ class CopickTomogramDB(StoredVolume, CopickTomogram):
         )
         return [CopickFeaturesDB.from_row(self, row) for row in rows]
 
+    def _query_feature(self, feature_type: str) -> CopickFeaturesDB | None:
+        rows = self._db_root.catalog.rows(
+            FeaturesRow, {"tomogram_id": self._row_id, "feature_type": feature_type}, columns=FEATURES_COLUMNS
+        )
+        return CopickFeaturesDB.from_row(self, rows[0]) if rows else None
+
     def _create_child(self, entity: Any) -> None:
         if not isinstance(entity, CopickFeaturesDB):
             raise TypeError(f"Tomograms cannot hold {type(entity).__name__}")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import bisect
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel
@@ -107,22 +106,19 @@ class ReadOnlyGuard:
         )
 
 
-def insert_sorted(cache: list | None, entity: Any) -> None:
-    """Add a new child to a loaded cache where a fresh query would list it (listings are ordered by identity)."""
-    if cache is not None:
-        bisect.insort(cache, entity, key=_identity)
+def identity_property(getter: Callable[[Any], Any]) -> property:
+    """A read-only property for a field of an entity's identity, whose setter says why it cannot change.
 
+    A name (or voxel size, user id, ...) is the entity's key in the catalog and its path on disk, so changing it in
+    memory would only make the object disagree with what is stored (copick changes the in-memory value and leaves
+    the files under the old name).
+    """
+    field = getter.__name__
 
-def _identity(entity: Any) -> tuple:
-    return entity.identity
+    def refuse(self: Any, value: Any) -> None:
+        raise AttributeError(
+            f"{field} of {self!r} cannot change: it is part of the entity's identity (its key in the catalog and its "
+            "path on disk). Create a new entity with the new value, copy the data into it, and delete the old one."
+        )
 
-
-def shared_instance(cache: list | None, entity: Any) -> Any:
-    """The cached object with ``entity``'s identity if the cache holds one (added otherwise), so callers share one."""
-    if cache is None:
-        return entity
-    for cached in cache:
-        if cached.identity == entity.identity:
-            return cached
-    insert_sorted(cache, entity)
-    return entity
+    return property(getter, refuse, doc=getter.__doc__)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from copick_db.models.entity import ReadOnlyGuard
+from copick_db.models.entity import ReadOnlyGuard, identity_property
 from copick_db.models.values import FilamentSpec, PickableObject
 from copick_db.models.volume import VolumeMixin
 
@@ -34,7 +34,7 @@ class CopickObject(VolumeMixin, ReadOnlyGuard):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, label={self.label!r})"
 
-    @property
+    @identity_property
     def name(self) -> str:
         """Object name."""
         return self.meta.name

@@ -6,11 +6,12 @@ filters, refresh, user/session fallbacks, duplicate handling) lives here.
 
 from __future__ import annotations
 
-import bisect
 import warnings
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from copick_db.errors import DuplicateEntityError
+from copick_db.models.children import Children
 from copick_db.models.entity import (
     ReadOnlyGuard,
     as_filter,
@@ -22,6 +23,7 @@ from copick_db.models.entity import (
 )
 from copick_db.models.meta import CopickRunMeta
 from copick_db.models.names import validate_name
+from copick_db.models.run import split_assignments
 from copick_db.models.values import CopickConfig, FilamentSpec, PickableObject, metadata_with_filament
 
 if TYPE_CHECKING:
@@ -49,7 +51,7 @@ class CopickRoot(ReadOnlyGuard):
 
     def __init__(self, config: CopickConfig) -> None:
         self.config = config
-        self._runs: list[CopickRun] | None = None
+        self._runs: Children[CopickRun] = Children(attrgetter("name"))
         self._objects: list[CopickObject] | None = None
 
     def __repr__(self) -> str:
@@ -84,9 +86,7 @@ class CopickRoot(ReadOnlyGuard):
     @property
     def runs(self) -> list[CopickRun]:
         """All runs, loaded on first access and cached until :meth:`refresh`."""
-        if self._runs is None:
-            self._runs = self.query()
-        return self._runs
+        return self._runs.listed(self.query)
 
     def _query_run(self, name: str) -> CopickRun | None:
         """Look one run up by name without loading the others (backend hook; the default scans ``query()``)."""
@@ -95,7 +95,8 @@ class CopickRoot(ReadOnlyGuard):
     def get_run(self, name: str, **kwargs: Any) -> CopickRun | None:
         """Return the run called ``name``, or None.
 
-        On a loaded cache the cache is searched; otherwise the run is looked up by key without loading the others.
+        On a loaded listing this is a dictionary lookup; otherwise the run is looked up by key without loading the
+        others. Either way the same run object is returned each time (until :meth:`refresh`).
         If the run is missing and keyword arguments are given, it is created with them (spec behaviour).
 
         Args:
@@ -105,10 +106,12 @@ class CopickRoot(ReadOnlyGuard):
         Returns:
             The run, or None when it does not exist and no kwargs were given.
         """
-        if self._runs is not None:
-            run = next((r for r in self._runs if r.name == name), None)
-        else:
+        runs = self._runs
+        run = runs.get(name)
+        if run is None and runs.listing is None:
             run = self._query_run(name)
+            if run is not None:
+                run = runs.share(run)
         if run is None and kwargs:
             return self.new_run(name, **kwargs)
         return run
@@ -151,19 +154,8 @@ class CopickRoot(ReadOnlyGuard):
             existing = self._query_run(name)
             if existing is None:  # deleted between our insert attempt and the lookup
                 return self.new_run(name, exist_ok=exist_ok, **kwargs)
-            return self._cached(existing)
-        if self._runs is not None:
-            bisect.insort(self._runs, run, key=lambda r: r.name)  # listings are sorted by name
-        return run
-
-    def _cached(self, run: CopickRun) -> CopickRun:
-        """Prefer the cached instance of a run, so callers share one object (and its caches)."""
-        if self._runs is not None:
-            for cached in self._runs:
-                if cached.name == run.name:
-                    return cached
-            bisect.insort(self._runs, run, key=lambda r: r.name)
-        return run
+            return self._runs.share(existing)
+        return self._runs.add(run)
 
     def delete_run(self, name: str) -> None:
         """Delete the run called ``name`` and everything in it; a missing run is a no-op (copick behaviour)."""
@@ -172,8 +164,7 @@ class CopickRoot(ReadOnlyGuard):
             run.delete()
 
     def _forget_run(self, run: CopickRun) -> None:
-        if self._runs is not None:
-            self._runs = [r for r in self._runs if r is not run and r.name != run.name]
+        self._runs.remove(run)
 
     # -- pickable objects -------------------------------------------------------------------------------------
 
@@ -350,17 +341,73 @@ class CopickRoot(ReadOnlyGuard):
         self._update_object(obj)
         return obj
 
+    # -- ML splits (copick 1.31's Croissant backend keeps them per run) --------------------------------------------
+
+    @property
+    def splits(self) -> dict[str, list[str]]:
+        """``{split: [run names, sorted]}`` for the runs that have a split."""
+        found: dict[str, list[str]] = {}
+        for run in self.runs:
+            if run.split is not None:
+                found.setdefault(run.split, []).append(run.name)
+        return {k: sorted(v) for k, v in sorted(found.items())}
+
+    def get_runs_in_split(self, split: str) -> list[CopickRun]:
+        """The runs assigned to ``split``, sorted by name."""
+        return [r for r in self.runs if r.split == split]
+
+    def set_splits(self, mapping: dict[str, Any], *, clear_existing: bool = False) -> None:
+        """Assign splits to runs all at once: ``mapping`` is ``{split: iterable of run names or runs}``.
+
+        Args:
+            mapping: The runs of each split; a run may appear in one split only.
+            clear_existing: Clear every run's split first, so that afterwards exactly ``mapping`` holds.
+
+        Raises:
+            ValueError: A run is in two splits, a split name is invalid, or a run does not exist (nothing changes).
+            PermissionError: The project is read-only.
+        """
+        self._check_writable("set run splits")
+        self._store_splits(split_assignments(mapping), clear_existing)
+
+    def clear_splits(self, runs: Any = None) -> None:
+        """Clear the split of ``runs`` (names or runs), or of every run when None.
+
+        Raises:
+            PermissionError: The project is read-only.
+        """
+        self._check_writable("clear run splits")
+        if runs is None:
+            self._store_splits({}, clear_existing=True)
+        else:
+            self._store_splits(dict.fromkeys(run_names(runs) or [], None), clear_existing=False)
+
+    def _store_splits(self, assignments: dict[str, str | None], clear_existing: bool) -> None:
+        """Persist ``{run name: split or None}`` atomically, first clearing every split if asked (backend hook).
+
+        Raises:
+            ValueError: A named run does not exist (nothing changes then).
+        """
+        raise NotImplementedError
+
     # -- across runs (beyond copick) ----------------------------------------------------------------------------
 
-    def _selected_runs(self, runs: Any) -> list[CopickRun]:
-        """The runs a ``runs=`` filter names (run objects or names); every run when None."""
+    def _selected_runs(self, runs: Any, split: Any = None) -> list[CopickRun]:
+        """The runs a ``runs=`` filter names (run objects or names) and a ``split=`` filter allows; all when None."""
         wanted = run_names(runs)
-        if wanted is None:
-            return list(self.runs)
-        return [r for r in self.runs if r.name in set(wanted)]
+        splits = as_filter(split)
+        return [
+            r for r in self.runs if (wanted is None or r.name in set(wanted)) and (splits is None or r.split in splits)
+        ]
 
     def get_picks(
-        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+        self,
+        object_name: Any = None,
+        user_id: Any = None,
+        session_id: Any = None,
+        *,
+        runs: Any = None,
+        split: Any = None,
     ) -> list[CopickPicks]:
         """Pick sets matching the filters across runs (each filter one value or an iterable), each bound to its run.
 
@@ -369,17 +416,32 @@ class CopickRoot(ReadOnlyGuard):
             user_id: User id(s).
             session_id: Session id(s).
             runs: Only these runs (names or run objects); every run when None.
+            split: Only runs in this ML split (or these splits); every run when None.
         """
-        return [p for run in self._selected_runs(runs) for p in run.get_picks(object_name, user_id, session_id)]
+        selected = self._selected_runs(runs, split)
+        return [p for run in selected for p in run.get_picks(object_name, user_id, session_id)]
 
     def get_meshes(
-        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+        self,
+        object_name: Any = None,
+        user_id: Any = None,
+        session_id: Any = None,
+        *,
+        runs: Any = None,
+        split: Any = None,
     ) -> list[CopickMesh]:
-        """Meshes matching the filters across runs, each bound to its run."""
-        return [m for run in self._selected_runs(runs) for m in run.get_meshes(object_name, user_id, session_id)]
+        """Meshes matching the filters across runs, each bound to its run (arguments as for :meth:`get_picks`)."""
+        selected = self._selected_runs(runs, split)
+        return [m for run in selected for m in run.get_meshes(object_name, user_id, session_id)]
 
     def get_filaments(
-        self, object_name: Any = None, user_id: Any = None, session_id: Any = None, *, runs: Any = None
+        self,
+        object_name: Any = None,
+        user_id: Any = None,
+        session_id: Any = None,
+        *,
+        runs: Any = None,
+        split: Any = None,
     ) -> list[CopickFilaments]:
         """Filament sets matching the filters across runs (each filter one value or an iterable), bound to their runs.
 
@@ -388,8 +450,10 @@ class CopickRoot(ReadOnlyGuard):
             user_id: User id(s).
             session_id: Session id(s).
             runs: Only these runs (names or run objects); every run when None.
+            split: Only runs in this ML split (or these splits); every run when None.
         """
-        return [f for run in self._selected_runs(runs) for f in run.get_filaments(object_name, user_id, session_id)]
+        selected = self._selected_runs(runs, split)
+        return [f for run in selected for f in run.get_filaments(object_name, user_id, session_id)]
 
     def get_segmentations(
         self,
@@ -402,6 +466,7 @@ class CopickRoot(ReadOnlyGuard):
         is_instance: bool | None = False,
         is_panoptic: bool | None = False,
         runs: Any = None,
+        split: Any = None,
     ) -> list[CopickSegmentation]:
         """Segmentations matching the filters across runs, each bound to its run.
 
@@ -410,18 +475,20 @@ class CopickRoot(ReadOnlyGuard):
         """
         return [
             s
-            for run in self._selected_runs(runs)
+            for run in self._selected_runs(runs, split)
             for s in run.get_segmentations(
                 user_id, session_id, is_multilabel, name, voxel_size, is_instance=is_instance, is_panoptic=is_panoptic
             )
         ]
 
-    def get_tomograms(self, tomo_type: Any = None, voxel_size: Any = None, *, runs: Any = None) -> list[CopickTomogram]:
-        """Tomograms of the given type(s) and voxel size(s) across runs, each bound to its voxel spacing."""
+    def get_tomograms(
+        self, tomo_type: Any = None, voxel_size: Any = None, *, runs: Any = None, split: Any = None
+    ) -> list[CopickTomogram]:
+        """Tomograms of the given type(s) and voxel size(s) across runs (and ML split(s)), bound to their spacings."""
         types, sizes = as_filter(tomo_type), as_filter(voxel_size)
         return [
             t
-            for run in self._selected_runs(runs)
+            for run in self._selected_runs(runs, split)
             for vs in run.voxel_spacings
             if matches_voxel_size(vs.voxel_size, sizes)
             for t in vs.tomograms
@@ -461,5 +528,5 @@ class CopickRoot(ReadOnlyGuard):
 
     def refresh(self) -> None:
         """Forget cached runs and objects; the next access queries storage again."""
-        self._runs = None
+        self._runs.clear()
         self._objects = None

@@ -6,14 +6,15 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from copick_db.errors import DuplicateEntityError
+from copick_db.models.children import Children
 from copick_db.models.entity import (
     ReadOnlyGuard,
     as_filter,
     check_ctor_kwargs,
-    insert_sorted,
+    identity_property,
     matches,
     matches_voxel_size,
-    shared_instance,
+    run_names,
     split_kwargs,
     voxel_sizes_match,
 )
@@ -52,11 +53,12 @@ class CopickRun(ReadOnlyGuard):
         self.meta = meta
         self.config = config or root.config
         self._read_only = read_only
-        self._voxel_spacings: list[CopickVoxelSpacing] | None = None
-        self._picks: list[CopickPicks] | None = None
-        self._meshes: list[CopickMesh] | None = None
-        self._segmentations: list[CopickSegmentation] | None = None
-        self._filaments: list[CopickFilaments] | None = None
+        # One object per child entity (see models.children): the run hands out only what these record.
+        self._voxel_spacings: Children[CopickVoxelSpacing] = Children()
+        self._picks: Children[CopickPicks] = Children()
+        self._meshes: Children[CopickMesh] = Children()
+        self._segmentations: Children[CopickSegmentation] = Children()
+        self._filaments: Children[CopickFilaments] = Children()
 
     def _parent_entity(self) -> ReadOnlyGuard:
         return self.root
@@ -64,10 +66,35 @@ class CopickRun(ReadOnlyGuard):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
-    @property
+    @identity_property
     def name(self) -> str:
         """The run name."""
         return self.meta.name
+
+    @property
+    def split(self) -> str | None:
+        """The ML split this run belongs to (``train``, ``val``, ``test`` or any other name), or None.
+
+        Setting it stores it at once (copick 1.31 keeps it only in its Croissant backend); None or ``""`` clears it.
+
+        Raises:
+            ValueError: (on setting) The value is not a string of printable characters.
+            PermissionError: (on setting) The project is read-only.
+        """
+        return self._split
+
+    @split.setter
+    def split(self, value: str | None) -> None:
+        value = check_split(value)
+        self._check_writable(f"set the split of run {self.name!r}")
+        self._store_split(value)
+        self._split = value
+
+    _split: str | None = None
+
+    def _store_split(self, split: str | None) -> None:
+        """Persist the run's split (backend hook)."""
+        raise NotImplementedError
 
     # -- storage hooks ----------------------------------------------------------------------------------------
 
@@ -143,57 +170,47 @@ class CopickRun(ReadOnlyGuard):
     @property
     def voxel_spacings(self) -> list[CopickVoxelSpacing]:
         """The run's voxel spacings, loaded on first access."""
-        if self._voxel_spacings is None:
-            self._voxel_spacings = self.query_voxelspacings()
-        return self._voxel_spacings
+        return self._voxel_spacings.listed(self.query_voxelspacings)
 
     @property
     def picks(self) -> list[CopickPicks]:
         """The run's pick sets, loaded on first access."""
-        if self._picks is None:
-            self._picks = self.query_picks()
-        return self._picks
+        return self._picks.listed(self.query_picks)
 
     @property
     def filaments(self) -> list[CopickFilaments]:
         """The run's filament sets, loaded on first access."""
-        if self._filaments is None:
-            self._filaments = self.query_filaments()
-        return self._filaments
+        return self._filaments.listed(self.query_filaments)
 
     @property
     def meshes(self) -> list[CopickMesh]:
         """The run's meshes, loaded on first access."""
-        if self._meshes is None:
-            self._meshes = self.query_meshes()
-        return self._meshes
+        return self._meshes.listed(self.query_meshes)
 
     @property
     def segmentations(self) -> list[CopickSegmentation]:
         """The run's segmentations, loaded on first access."""
-        if self._segmentations is None:
-            self._segmentations = self.query_segmentations()
-        return self._segmentations
+        return self._segmentations.listed(self.query_segmentations)
 
     def refresh_voxel_spacings(self) -> None:
         """Forget cached voxel spacings."""
-        self._voxel_spacings = None
+        self._voxel_spacings.clear()
 
     def refresh_picks(self) -> None:
         """Forget cached pick sets."""
-        self._picks = None
+        self._picks.clear()
 
     def refresh_meshes(self) -> None:
         """Forget cached meshes."""
-        self._meshes = None
+        self._meshes.clear()
 
     def refresh_filaments(self) -> None:
         """Forget cached filament sets."""
-        self._filaments = None
+        self._filaments.clear()
 
     def refresh_segmentations(self) -> None:
         """Forget cached segmentations."""
-        self._segmentations = None
+        self._segmentations.clear()
 
     def refresh(self) -> None:
         """Forget every cache of this run; the next access queries storage."""
@@ -210,10 +227,14 @@ class CopickRun(ReadOnlyGuard):
 
         If it is missing and keyword arguments are given, it is created with them.
         """
-        if self._voxel_spacings is not None:
-            found = next((vs for vs in self._voxel_spacings if voxel_sizes_match(vs.voxel_size, voxel_size)), None)
-        else:
-            found = self._query_voxel_spacing(voxel_size)
+        spacings = self._voxel_spacings
+        found = spacings.get((round(float(voxel_size), 3),))
+        if found is None or not voxel_sizes_match(found.voxel_size, voxel_size):
+            if spacings.listing is not None:
+                found = next((vs for vs in spacings.listing if voxel_sizes_match(vs.voxel_size, voxel_size)), None)
+            else:
+                found = self._query_voxel_spacing(voxel_size)
+                found = None if found is None else spacings.share(found)
         if found is None and kwargs:
             return self.new_voxel_spacing(voxel_size, **kwargs)
         return found
@@ -223,25 +244,28 @@ class CopickRun(ReadOnlyGuard):
     ) -> list[CopickPicks]:
         """Pick sets matching every given filter; each filter is one value or an iterable of values."""
         filters = (as_filter(object_name), as_filter(user_id), as_filter(session_id))
-        if self._picks is not None:
-            return _filter_owned(self._picks, *filters)
-        return self._query_picks(*filters)
+        children = self._picks
+        if children.listing is not None:
+            return _filter_owned(children.listing, *filters)
+        return children.share_all(self._query_picks(*filters))
 
     def get_meshes(self, object_name: Any = None, user_id: Any = None, session_id: Any = None) -> list[CopickMesh]:
         """Meshes matching every given filter; each filter is one value or an iterable of values."""
         filters = (as_filter(object_name), as_filter(user_id), as_filter(session_id))
-        if self._meshes is not None:
-            return _filter_owned(self._meshes, *filters)
-        return self._query_meshes(*filters)
+        children = self._meshes
+        if children.listing is not None:
+            return _filter_owned(children.listing, *filters)
+        return children.share_all(self._query_meshes(*filters))
 
     def get_filaments(
         self, object_name: Any = None, user_id: Any = None, session_id: Any = None
     ) -> list[CopickFilaments]:
         """Filament sets matching every given filter; each filter is one value or an iterable of values."""
         filters = (as_filter(object_name), as_filter(user_id), as_filter(session_id))
-        if self._filaments is not None:
-            return _filter_owned(self._filaments, *filters)
-        return self._query_filaments(*filters)
+        children = self._filaments
+        if children.listing is not None:
+            return _filter_owned(children.listing, *filters)
+        return children.share_all(self._query_filaments(*filters))
 
     def get_segmentations(
         self,
@@ -271,9 +295,10 @@ class CopickRun(ReadOnlyGuard):
             **kwargs: Accepted for subclasses; ignored.
         """
         filters = segmentation_filters(user_id, session_id, is_multilabel, name, voxel_size, is_instance, is_panoptic)
-        if self._segmentations is not None:
-            return _filter_segmentations(self._segmentations, filters)
-        return self._query_segmentations(filters)
+        children = self._segmentations
+        if children.listing is not None:
+            return _filter_segmentations(children.listing, filters)
+        return children.share_all(self._query_segmentations(filters))
 
     def user_picks(self) -> list[CopickPicks]:
         """Pick sets made by people (``from_user``)."""
@@ -486,25 +511,24 @@ class CopickRun(ReadOnlyGuard):
         return self._add(seg, "_segmentations", exist_ok, lambda: _first(self._query_segmentations(filters)))
 
     def _add(self, entity: Any, cache: str, exist_ok: bool, lookup: Any) -> Any:
-        """Persist a new child and add it to the loaded cache; on a duplicate return the existing one if allowed."""
+        """Persist a new child and record it; on a duplicate return the existing one's object if allowed."""
+        children: Children = getattr(self, cache)
         try:
             self._create_child(entity)
         except DuplicateEntityError:
-            existing = lookup() if exist_ok else None
+            known = children.get(entity.identity) if exist_ok else None
+            existing = known if known is not None else (lookup() if exist_ok else None)
             if existing is None:
                 raise DuplicateEntityError(
                     f"{entity!r} already exists; pass exist_ok=True to get the existing one."
                 ) from None
-            return shared_instance(getattr(self, cache), existing)
-        insert_sorted(getattr(self, cache), entity)
-        return entity
+            return children.share(existing)
+        return children.add(entity)
 
     def _forget(self, entity: Any) -> None:
-        """Drop a deleted child from whichever cache holds it."""
+        """Drop a deleted child from whichever record holds it."""
         for cache in ("_voxel_spacings", "_picks", "_meshes", "_segmentations", "_filaments"):
-            items = getattr(self, cache)
-            if items is not None and entity in items:
-                setattr(self, cache, [e for e in items if e is not entity])
+            getattr(self, cache).remove(entity)
 
     # -- bulk deletes -----------------------------------------------------------------------------------------
 
@@ -547,6 +571,42 @@ class CopickRun(ReadOnlyGuard):
         )
         for seg in found:
             seg.delete()
+
+
+def check_split(value: Any) -> str | None:
+    """A run's ML split as stored: a non-empty name of printable characters, or None (``""`` clears, as in copick).
+
+    Raises:
+        ValueError: Anything else.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or value != value.strip() or not value.isprintable() or len(value) > 64:
+        raise ValueError(
+            f"A run's split must be a name such as 'train', 'val' or 'test' (printable, no surrounding spaces, at most "
+            f"64 characters), or None to clear it; got {value!r}."
+        )
+    return value
+
+
+def split_assignments(mapping: dict[str, Any]) -> dict[str, str | None]:
+    """``{run name: split}`` from ``{split: iterable of run names or runs}``, each split name checked.
+
+    Raises:
+        ValueError: A split name is invalid, or a run is assigned to two splits.
+    """
+    if not isinstance(mapping, dict):
+        raise ValueError(f"Splits are given as {{split: [run names]}}, not {type(mapping).__name__}.")
+    assignments: dict[str, str | None] = {}
+    for split, runs in mapping.items():
+        checked = check_split(split)
+        if checked is None:
+            raise ValueError("A split needs a name; use clear_splits() to remove runs from their splits.")
+        for name in run_names([runs] if isinstance(runs, str) else runs) or []:
+            if assignments.get(name, checked) != checked:
+                raise ValueError(f"Run {name!r} was assigned to two splits: {assignments[name]!r} and {checked!r}.")
+            assignments[name] = checked
+    return assignments
 
 
 def _positive_voxel_size(voxel_size: Any) -> float:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from copick_db.errors import DuplicateEntityError
-from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, insert_sorted, shared_instance, split_kwargs
+from copick_db.models.children import Children
+from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, identity_property, split_kwargs
 from copick_db.models.meta import CopickFeaturesMeta, CopickTomogramMeta
 from copick_db.models.names import repair_name
 from copick_db.models.volume import VolumeMixin
@@ -38,7 +39,7 @@ class CopickTomogram(VolumeMixin, ReadOnlyGuard):
         self.meta = meta
         self.config = config or voxel_spacing.config
         self._read_only = read_only
-        self._features: list[CopickFeatures] | None = None
+        self._features: Children[CopickFeatures] = Children()  # one object per feature map (models.children)
 
     def _parent_entity(self) -> ReadOnlyGuard:
         return self.voxel_spacing
@@ -47,12 +48,12 @@ class CopickTomogram(VolumeMixin, ReadOnlyGuard):
         vs = self.voxel_spacing
         return f"{type(self).__name__}(run={vs.run.name!r}, voxel_size={vs.voxel_size!r}, tomo_type={self.tomo_type!r})"
 
-    @property
+    @identity_property
     def tomo_type(self) -> str:
         """The tomogram type, e.g. "wbp" or "denoised"."""
         return self.meta.tomo_type
 
-    @property
+    @identity_property
     def name(self) -> str:
         """Alias of ``tomo_type`` (copick's docs use it)."""
         return self.tomo_type
@@ -71,18 +72,23 @@ class CopickTomogram(VolumeMixin, ReadOnlyGuard):
     @property
     def features(self) -> list[CopickFeatures]:
         """The feature maps computed on this tomogram, loaded on first access."""
-        if self._features is None:
-            self._features = self.query_features()
-        return self._features
+        return self._features.listed(self.query_features)
 
     @features.setter
     def features(self, value: list[CopickFeatures]) -> None:
-        self._features = value
+        self._features.set_listing(value)
+
+    def _query_feature(self, feature_type: str) -> CopickFeatures | None:
+        """Look one feature map up without loading the others (backend hook; the default scans the query)."""
+        return next((f for f in self.query_features() if f.feature_type == feature_type), None)
 
     def get_features(self, feature_type: str) -> CopickFeatures | None:
         """Return the feature map of ``feature_type``, or None."""
-        source = self._features if self._features is not None else self.query_features()
-        return next((f for f in source if f.feature_type == feature_type), None)
+        children = self._features
+        if children.listing is not None:
+            return next((f for f in children.listing if f.feature_type == feature_type), None)
+        found = children.get((feature_type,)) or self._query_feature(feature_type)
+        return None if found is None else children.share(found)
 
     def _feature_factory(self) -> tuple[type[CopickFeatures], type[CopickFeaturesMeta]]:
         raise NotImplementedError
@@ -109,23 +115,23 @@ class CopickTomogram(VolumeMixin, ReadOnlyGuard):
         try:
             self._create_child(features)
         except DuplicateEntityError:
-            existing = self.query_features() if exist_ok else []
-            found = next((f for f in existing if f.feature_type == feature_type), None)
+            found = None
+            if exist_ok:  # the listing may predate the other writer's feature map: then ask storage
+                found = self.get_features(feature_type) or self._query_feature(feature_type)
+                found = None if found is None else self._features.share(found)
             if found is None:
                 raise DuplicateEntityError(
                     f"{features!r} already exists; pass exist_ok=True to get the existing one."
                 ) from None
-            return shared_instance(self._features, found)
-        insert_sorted(self._features, features)
-        return features
+            return found
+        return self._features.add(features)
 
     def _forget(self, features: CopickFeatures) -> None:
-        if self._features is not None:
-            self._features = [f for f in self._features if f is not features]
+        self._features.remove(features)
 
     def refresh_features(self) -> None:
         """Forget cached feature maps."""
-        self._features = None
+        self._features.clear()
 
     def refresh(self) -> None:
         """Forget every cache of this tomogram."""
@@ -179,12 +185,12 @@ class CopickFeatures(ReadOnlyGuard):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(tomo_type={self.tomo_type!r}, feature_type={self.feature_type!r})"
 
-    @property
+    @identity_property
     def tomo_type(self) -> str:
         """The type of the tomogram the features were computed on."""
         return self.meta.tomo_type
 
-    @property
+    @identity_property
     def feature_type(self) -> str:
         """The feature type, e.g. "sobel"."""
         return self.meta.feature_type

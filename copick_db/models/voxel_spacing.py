@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from copick_db.errors import DuplicateEntityError
-from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, insert_sorted, shared_instance, split_kwargs
+from copick_db.models.children import Children
+from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, identity_property, split_kwargs
 from copick_db.models.meta import CopickTomogramMeta, CopickVoxelSpacingMeta
 from copick_db.models.names import repair_name
 
@@ -32,7 +33,7 @@ class CopickVoxelSpacing(ReadOnlyGuard):
         self.meta = meta
         self.config = config or run.config
         self._read_only = read_only
-        self._tomograms: list[CopickTomogram] | None = None
+        self._tomograms: Children[CopickTomogram] = Children()  # one object per tomogram (models.children)
 
     def _parent_entity(self) -> ReadOnlyGuard:
         return self.run
@@ -40,7 +41,7 @@ class CopickVoxelSpacing(ReadOnlyGuard):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(run={self.run.name!r}, voxel_size={self.voxel_size!r})"
 
-    @property
+    @identity_property
     def voxel_size(self) -> float:
         """Voxel size in Å."""
         return self.meta.voxel_size
@@ -61,9 +62,7 @@ class CopickVoxelSpacing(ReadOnlyGuard):
     @property
     def tomograms(self) -> list[CopickTomogram]:
         """The tomograms, loaded on first access."""
-        if self._tomograms is None:
-            self._tomograms = self.query_tomograms()
-        return self._tomograms
+        return self._tomograms.listed(self.query_tomograms)
 
     def get_tomogram(self, tomo_type: str) -> CopickTomogram | None:
         """Return the tomogram of ``tomo_type``, or None (no deprecation warning, conflict C19)."""
@@ -74,9 +73,13 @@ class CopickVoxelSpacing(ReadOnlyGuard):
         """Tomograms of ``tomo_type``; every tomogram when None (conflict C22)."""
         if tomo_type is None:
             return list(self.tomograms)
-        if self._tomograms is not None:
-            return [t for t in self._tomograms if t.tomo_type == tomo_type]
-        return self._query_tomograms(tomo_type)
+        children = self._tomograms
+        if children.listing is not None:
+            return [t for t in children.listing if t.tomo_type == tomo_type]
+        known = children.get((tomo_type,))
+        if known is not None:
+            return [known]
+        return children.share_all(self._query_tomograms(tomo_type))
 
     def _tomogram_factory(self) -> tuple[type[CopickTomogram], type[CopickTomogramMeta]]:
         raise NotImplementedError
@@ -103,22 +106,25 @@ class CopickVoxelSpacing(ReadOnlyGuard):
         try:
             self._create_child(tomogram)
         except DuplicateEntityError:
-            existing = self._query_tomograms(tomo_type) if exist_ok else None
+            # The listing may predate the other writer's tomogram: then ask storage.
+            existing = (
+                (self.get_tomograms(tomo_type) or self._tomograms.share_all(self._query_tomograms(tomo_type)))
+                if exist_ok
+                else None
+            )
             if not existing:
                 raise DuplicateEntityError(
                     f"{tomogram!r} already exists; pass exist_ok=True to get the existing one."
                 ) from None
-            return shared_instance(self._tomograms, existing[0])
-        insert_sorted(self._tomograms, tomogram)
-        return tomogram
+            return existing[0]
+        return self._tomograms.add(tomogram)
 
     def _forget(self, tomogram: CopickTomogram) -> None:
-        if self._tomograms is not None:
-            self._tomograms = [t for t in self._tomograms if t is not tomogram]
+        self._tomograms.remove(tomogram)
 
     def refresh_tomograms(self) -> None:
         """Forget cached tomograms."""
-        self._tomograms = None
+        self._tomograms.clear()
 
     def refresh(self) -> None:
         """Forget every cache of this voxel spacing."""

@@ -78,6 +78,153 @@ class CopickRootBehaviour:
         run.new_voxel_spacing(10.0)
         return run
 
+    # -- identity: one object per entity within a root --------------------------------------------------------
+
+    #: For each entity kind: (make it, list its siblings, look it up, make it again with exist_ok). Each takes the
+    #: test's run; ``vs`` is its 10 Å voxel spacing.
+    KINDS: dict[str, tuple[Any, Any, Any, Any]] = {
+        "run": (
+            lambda run: run.root.new_run("TS_009"),
+            lambda run: run.root.runs,
+            lambda run: [run.root.get_run("TS_009")],
+            lambda run: run.root.new_run("TS_009", exist_ok=True),
+        ),
+        "voxel spacing": (
+            lambda run: run.new_voxel_spacing(20.0),
+            lambda run: run.voxel_spacings,
+            lambda run: [run.get_voxel_spacing(20.0)],
+            lambda run: run.new_voxel_spacing(20.0, exist_ok=True),
+        ),
+        "tomogram": (
+            lambda run: run.get_voxel_spacing(10.0).new_tomogram("wbp"),
+            lambda run: run.get_voxel_spacing(10.0).tomograms,
+            lambda run: [run.get_voxel_spacing(10.0).get_tomogram("wbp"), *run.root.get_tomograms("wbp")],
+            lambda run: run.get_voxel_spacing(10.0).new_tomogram("wbp", exist_ok=True),
+        ),
+        "features": (
+            lambda run: run.get_voxel_spacing(10.0).new_tomogram("wbp", exist_ok=True).new_features("sobel"),
+            lambda run: run.get_voxel_spacing(10.0).new_tomogram("wbp", exist_ok=True).features,
+            lambda run: [run.get_voxel_spacing(10.0).get_tomogram("wbp").get_features("sobel")],
+            lambda run: run.get_voxel_spacing(10.0).get_tomogram("wbp").new_features("sobel", exist_ok=True),
+        ),
+        "picks": (
+            lambda run: run.new_picks("ribosome", "7", "0"),
+            lambda run: run.picks,
+            lambda run: (
+                run.get_picks(object_name="ribosome", user_id="0")
+                + run.tool_picks()
+                + run.root.get_picks(object_name="ribosome")
+            ),
+            lambda run: run.new_picks("ribosome", "7", "0", exist_ok=True),
+        ),
+        "mesh": (
+            lambda run: run.new_mesh("membrane", "7", "0"),
+            lambda run: run.meshes,
+            lambda run: run.get_meshes("membrane", "0") + run.tool_meshes() + run.root.get_meshes("membrane"),
+            lambda run: run.new_mesh("membrane", "7", "0", exist_ok=True),
+        ),
+        "segmentation": (
+            lambda run: run.new_segmentation(10.0, "membrane", "7", False, "0"),
+            lambda run: run.segmentations,
+            lambda run: (
+                run.get_segmentations(user_id="0", name="membrane")
+                + run.tool_segmentations()
+                + run.root.get_segmentations(name="membrane")
+            ),
+            lambda run: run.new_segmentation(10.0, "membrane", "7", False, "0", exist_ok=True),
+        ),
+        "filaments": (
+            lambda run: run.new_filaments("microtubule", "7", "0"),
+            lambda run: run.filaments,
+            lambda run: run.get_filaments("microtubule", "0") + run.tool_filaments() + run.root.get_filaments(),
+            lambda run: run.new_filaments("microtubule", "7", "0", exist_ok=True),
+        ),
+        "object": (
+            lambda run: run.root.new_object("vesicle", is_particle=False),
+            lambda run: run.root.pickable_objects,
+            lambda run: [run.root.get_object("vesicle")],
+            lambda run: run.root.new_object("vesicle", is_particle=False, exist_ok=True),
+        ),
+    }
+
+    @pytest.mark.parametrize("kind", list(KINDS))
+    @pytest.mark.parametrize("listed_first", [False, True], ids=["unlisted", "listed"])
+    def test_a_new_entity_is_the_object_listings_getters_and_exist_ok_return(self, run, kind, listed_first):
+        make, listing, lookup, again = self.KINDS[kind]
+        if listed_first:
+            listing(run)  # copick loads the parent's list before appending; either order must give one object
+        entity = make(run)
+        assert any(e is entity for e in listing(run))
+        assert entity in listing(run)
+        found = lookup(run)
+        assert found and all(e is entity for e in found)
+        assert again(run) is entity
+
+    @pytest.mark.parametrize("kind", list(KINDS))
+    def test_getters_listings_and_cross_run_queries_of_a_reopened_root_share_one_object(self, root, run, kind):
+        make, listing, lookup, _ = self.KINDS[kind]
+        make(run)
+        fresh_run = self.reopen(root).get_run("TS_001")
+        found = lookup(fresh_run)  # answered by key, before anything is listed
+        assert found and all(e is found[0] for e in found)
+        assert sum(e is found[0] for e in listing(fresh_run)) == 1
+        assert lookup(fresh_run)[0] is found[0]
+
+    @pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("run", "object")])
+    def test_a_deleted_entity_leaves_every_listing_and_refresh_drops_the_objects(self, run, kind):
+        make, listing, lookup, _ = self.KINDS[kind]
+        entity = make(run)
+        listing(run)
+        other = run.root.new_run("TS_010")
+        other.new_voxel_spacing(10.0)
+        kept = make(other) if kind != "features" else None
+        entity.delete()
+        assert entity not in listing(run)
+        assert not [e for e in lookup(run) if e is entity and e is not None]
+        if kept is not None:
+            run.root.refresh()
+            again = lookup(run.root.get_run("TS_010"))
+            assert again and again[0] is not kept and again[0].identity == kept.identity
+
+    #: The fields that make up each kind's identity (its catalog key and its path on disk).
+    IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+        "run": ("name",),
+        "voxel spacing": ("voxel_size",),
+        "tomogram": ("tomo_type", "name"),
+        "features": ("feature_type", "tomo_type"),
+        "picks": ("pickable_object_name", "object_name", "user_id", "session_id"),
+        "mesh": ("pickable_object_name", "object_name", "user_id", "session_id"),
+        "segmentation": ("name", "voxel_size", "user_id", "session_id", "is_multilabel", "is_instance", "is_panoptic"),
+        "filaments": ("pickable_object_name", "object_name", "user_id", "session_id"),
+        "object": ("name",),
+    }
+
+    @pytest.mark.parametrize("kind", list(IDENTITY_FIELDS))
+    def test_identity_fields_cannot_be_set(self, root, run, kind):
+        entity = self.KINDS[kind][0](run)
+        for field in self.IDENTITY_FIELDS[kind]:
+            before = getattr(entity, field)
+            with pytest.raises(AttributeError, match="cannot change"):
+                setattr(entity, field, "renamed" if isinstance(before, str) else before)
+            assert getattr(entity, field) == before
+        assert entity in self.KINDS[kind][1](run)
+
+    def test_unsaved_points_are_seen_through_every_handle_on_the_pick_set(self, root, run):
+        run.new_picks("ribosome", "1").from_numpy(np.ones((2, 3)))
+        fresh = self.reopen(root)
+        picks = fresh.get_run("TS_001").get_picks("ribosome")[0]
+        picks.from_numpy(np.zeros((5, 3)), store=False)
+        across = fresh.get_picks(object_name="ribosome")[0]
+        assert across is picks
+        assert len(across.numpy()[0]) == 5  # the unsaved points, not the stored ones the query read
+        assert fresh.get_run("TS_001").picks[0] is picks
+
+    def test_roots_opened_separately_have_separate_objects(self, root, run):
+        picks = run.new_picks("ribosome", "1")
+        other = self.reopen(root)
+        assert other.get_run("TS_001") is not run
+        assert other.get_run("TS_001").get_picks("ribosome")[0] is not picks
+
     # -- runs -------------------------------------------------------------------------------------------------
 
     def test_new_runs_are_listed_sorted_by_name(self, root):
@@ -100,7 +247,7 @@ class CopickRootBehaviour:
         root.new_run("TS_002")
         fresh = self.reopen(root)
         assert fresh.get_run("TS_002").name == "TS_002"
-        assert fresh._runs is None
+        assert fresh._runs.listing is None
 
     def test_refresh_makes_other_writers_visible(self, root):
         root.new_run("TS_001")
