@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Select, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from copick_db.catalog.catalog import conditions, fetch_all
@@ -30,7 +30,7 @@ _ANNOTATIONS = (PicksRow.__table__, MeshRow.__table__, SegmentationRow.__table__
 _run = RunRow.__table__
 
 #: Run columns joined into cross-run results, labelled ``run__<column>``.
-RUN_FIELDS = ("id", "name", "description", "created", "modified", "read_only")
+RUN_FIELDS = ("id", "name", "description", "created", "modified", "read_only", "split")
 #: Voxel-spacing columns joined into cross-run tomogram results, labelled ``vs__<column>``.
 VS_FIELDS = ("id", "voxel_size", "created", "modified", "read_only")
 
@@ -46,17 +46,20 @@ def across_runs(
     *,
     columns: Sequence[str],
     run_names: Sequence[str] | None = None,
+    splits: Sequence[str] | None = None,
     order_by: Sequence[str] = (),
 ) -> list:
-    """Rows of an annotation table across runs, each with its run's columns (``run__name``…), in one query."""
+    """Rows of an annotation table across runs, each with its run's columns (``run__name``…), in one query.
+
+    ``run_names`` and ``splits`` (the runs' ML splits) narrow the runs; None selects every run.
+    """
     t = table.__table__
     stmt = (
         select(*_labelled(_run, RUN_FIELDS, "run"), *(t.c[c] for c in columns))
         .join(_run, t.c.run_id == _run.c.id)
         .where(*conditions(t, where))
     )
-    if run_names is not None:
-        stmt = stmt.where(_run.c.name.in_(list(run_names)))
+    stmt = _in_runs(stmt, run_names, splits)
     rows = fetch_all(conn, stmt)
     # Sorted here, not in SQL: SQLite would sort the point blobs through a temporary B-tree.
     rows.sort(key=attrgetter("run__name", *order_by))
@@ -70,6 +73,7 @@ def tomograms_across_runs(
     *,
     columns: Sequence[str],
     run_names: Sequence[str] | None = None,
+    splits: Sequence[str] | None = None,
 ) -> list:
     """Tomogram rows across runs with their voxel spacing (``vs__…``) and run (``run__…``) columns, in one query."""
     stmt = (
@@ -81,9 +85,16 @@ def tomograms_across_runs(
     )
     if voxel_keys is not None:
         stmt = stmt.where(_vs.c.voxel_key.in_(list(voxel_keys)))
+    return fetch_all(conn, _in_runs(stmt, run_names, splits))
+
+
+def _in_runs(stmt: Select, run_names: Sequence[str] | None, splits: Sequence[str] | None) -> Select:
+    """``stmt`` (which joins the run table) narrowed to the named runs and to runs in the given splits."""
     if run_names is not None:
         stmt = stmt.where(_run.c.name.in_(list(run_names)))
-    return fetch_all(conn, stmt)
+    if splits is not None:
+        stmt = stmt.where(_run.c.split.in_(list(splits)))
+    return stmt
 
 
 def stats(conn: Connection) -> dict[str, Any]:
@@ -108,6 +119,40 @@ def stats(conn: Connection) -> dict[str, Any]:
         grouped = select(column, func.count()).group_by(column).order_by(column)
         result[key] = {name: n for name, n in conn.execute(grouped)}
     return result
+
+
+def run_splits(conn: Connection) -> dict[str, list[str]]:
+    """``{split: [run names, sorted]}`` for every run that has a split, in one indexed query."""
+    stmt = select(_run.c.split, _run.c.name).where(_run.c.split.is_not(None)).order_by(_run.c.split, _run.c.name)
+    splits: dict[str, list[str]] = {}
+    for split, name in conn.execute(stmt):
+        splits.setdefault(split, []).append(name)
+    return splits
+
+
+def set_run_splits(conn: Connection, assignments: dict[str, str | None], modified: float) -> list[str]:
+    """Set the split of each named run (None clears it) in the caller's transaction; return names not found."""
+    if not assignments:
+        return []
+    names = list(assignments)
+    found = set()
+    for start in range(0, len(names), 500):  # bounded IN lists: SQLite limits bound parameters per statement
+        chunk = names[start : start + 500]
+        found.update(conn.execute(select(_run.c.name).where(_run.c.name.in_(chunk))).scalars())
+    stmt = (
+        update(_run)
+        .where(_run.c.name == bindparam("run_name"))
+        .values(split=bindparam("new_split"), modified=bindparam("stamp"))
+    )
+    rows = [{"run_name": n, "new_split": s, "stamp": modified} for n, s in assignments.items() if n in found]
+    if rows:
+        conn.execute(stmt, rows)
+    return [n for n in names if n not in found]
+
+
+def clear_run_splits(conn: Connection, modified: float) -> None:
+    """Clear every run's split in the caller's transaction."""
+    conn.execute(update(_run).where(_run.c.split.is_not(None)).values(split=None, modified=modified))
 
 
 def run_holds_read_only(conn: Connection, run_id: int) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from copick_db.errors import CatalogError, NotACatalogError, SchemaOutdatedError, SchemaTooNewError
 
 #: The schema version this release reads and writes: the number of the newest migration in ``migrations/versions``.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def migrations_dir() -> Path:

@@ -97,6 +97,8 @@ class RunRow(CatalogTable, table=True):
     created: float | None = None
     modified: float | None = None
     read_only: bool = False
+    #: The ML split (train, val, test or any other name) the run belongs to; None where nobody set one.
+    split: str | None = Field(default=None, index=True)
 
 
 class VoxelSpacingRow(CatalogTable, table=True):

@@ -183,7 +183,9 @@ def open(
         tomograms={},
     )
     data = DataRoots(directories, default_id, {r.id for r in roots if r.read_only})
-    return CopickRootDB(db, config, data, read_only=read_only)
+    root = CopickRootDB(db, config, data, read_only=read_only)
+    root._data_root_override = None if data_root is None else str(directories[default_id])
+    return root
 
 
 def from_file(config_path: str | os.PathLike, **kwargs: Any) -> CopickRootDB:
