@@ -16,7 +16,7 @@ from copick_db.models.meta import (
     CopickSegmentationMeta,
     segmentation_type,
 )
-from copick_db.models.point_arrays import CallableArray, PointArrays
+from copick_db.models.point_arrays import CallableArray, PointArrays, as_points
 from copick_db.models.values import CopickConfig, CopickPoint
 from copick_db.models.volume import _ALL, VolumeMixin, zyx
 
@@ -172,7 +172,8 @@ class CopickPicks(PerObjectMixin):
 
     @points.setter
     def points(self, value: list[CopickPoint] | None) -> None:
-        self._points = list(value) if value is not None else []
+        # Validated by value, so copick's own CopickPoint (and any object with its fields) is accepted too.
+        self._points = as_points(value) if value is not None else []
         self._arrays = None
         self.meta.points = self._points
 

@@ -28,8 +28,18 @@ from pydantic import (
 )
 
 from copick_db.models.annotations import PerObjectMixin
-from copick_db.models.curves import CURVE_KINDS, check_curve, curve_anchors, curve_is_current
+from copick_db.models.curves import (
+    CURVE_KINDS,
+    check_curve,
+    control_points_from_polyline,
+    curve_anchors,
+    curve_is_current,
+    evaluate_curve,
+    median_spacing,
+    reverse_knots,
+)
 from copick_db.models.meta import _OwnedMeta
+from copick_db.models.values import field_data
 
 if TYPE_CHECKING:
     from copick_db.models.run import CopickRun
@@ -40,12 +50,25 @@ __all__ = ["CopickFilament", "CopickFilamentCurve", "CopickFilaments", "CopickFi
 Point3 = tuple[float, float, float]
 
 
+def _point_tuples(points: Any) -> list[Point3]:
+    """(n, 3) points as a list of (x, y, z) tuples of floats."""
+    return [tuple(p) for p in np.asarray(points, dtype=np.float64).reshape(-1, 3).tolist()]  # type: ignore[misc]
+
+
+def _default_step(points: Any) -> float:
+    """The median spacing of ``points``, the step of a curve derived from them when none is given."""
+    spacing = median_spacing(points)
+    if not spacing > 0:
+        raise ValueError("cannot derive a step from points that coincide; pass step=")
+    return spacing
+
+
 class CopickFilamentCurve(BaseModel):
     """The editable or fitted curve a filament's ``points`` were regenerated from (optional; points stay canonical).
 
     Curves of the kinds in :data:`~copick_db.models.curves.CURVE_KINDS` are checked against their kind's rules;
     curves of other kinds, and keys this model does not declare, are kept as they are. Dumps leave out the fields
-    that are None.
+    that are None. copick's own curve objects are accepted wherever a curve is, validated by value.
 
     Attributes:
         kind: ``"catmull-rom"`` (passes through its control points), ``"linear"`` or ``"bspline"`` (a fitted
@@ -69,6 +92,11 @@ class CopickFilamentCurve(BaseModel):
     knots: list[float] | None = None
     smoothing: float | None = Field(default=None, ge=0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_foreign_curve(cls, data: Any) -> Any:
+        return field_data(data, cls)
+
     @model_validator(mode="after")
     def _check_known_kind(self) -> CopickFilamentCurve:
         if self.kind == "catmull-rom" and self.alpha is None:
@@ -91,6 +119,21 @@ class CopickFilamentCurve(BaseModel):
         """Whether the curve passes through every control point (all known kinds but ``bspline``)."""
         return self.kind in ("catmull-rom", "linear")
 
+    def evaluate(self) -> np.ndarray:
+        """The points regenerated from the curve, at most ``step`` apart, through every anchor (as copick 1.31).
+
+        Returns:
+            (N, 3) float64 points in Å.
+
+        Raises:
+            ValueError: The curve's kind is not one whose rules are known.
+        """
+        if not self.is_known:
+            raise ValueError(
+                f"cannot evaluate a curve of unknown kind {self.kind!r}; the known kinds are {', '.join(CURVE_KINDS)}"
+            )
+        return evaluate_curve(self.control_points, self.step, self.kind, self.alpha, self.degree, self.knots)
+
     def anchors(self) -> np.ndarray:
         """(K, 3) points the curve passes through: its control points, or a B-spline at its distinct knots."""
         return curve_anchors(self.control_points, self.kind, self.degree, self.knots)
@@ -103,8 +146,7 @@ class CopickFilamentCurve(BaseModel):
         """The same curve traversed backwards (control points reversed, knots mirrored)."""
         update: dict[str, Any] = {"control_points": list(reversed(self.control_points))}
         if self.knots is not None:
-            u = np.asarray(self.knots, dtype=np.float64)
-            update["knots"] = [float(v) for v in (u[0] + u[-1] - u)[::-1]]
+            update["knots"] = reverse_knots(self.knots).tolist()
         return type(self).model_validate({**self.model_dump(), **update})
 
     @classmethod
@@ -139,6 +181,8 @@ class CopickFilamentCurve(BaseModel):
 class CopickFilament(BaseModel):
     """One traced filament: an ordered centreline in tomogram coordinates.
 
+    copick's own filament objects are accepted wherever a filament is, validated by value.
+
     Attributes:
         instance_id: Filament id (>= 1), unique within its set; picks sampled from it carry it as instance id.
         points: Ordered vertices ``[[x, y, z], ...]`` in Å; at least two, all finite.
@@ -157,6 +201,11 @@ class CopickFilament(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     curve: CopickFilamentCurve | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_foreign_filament(cls, data: Any) -> Any:
+        return field_data(data, cls)
+
     @field_validator("points")
     @classmethod
     def _check_points(cls, value: list[Point3]) -> list[Point3]:
@@ -171,9 +220,121 @@ class CopickFilament(BaseModel):
     def _none_to_empty(cls, value: Any) -> Any:
         return {} if value is None else value
 
+    @classmethod
+    def from_curve(cls, instance_id: int, curve: CopickFilamentCurve | dict[str, Any], **fields: Any) -> CopickFilament:
+        """A filament whose points are regenerated from ``curve``.
+
+        Args:
+            instance_id: Filament id (>= 1).
+            curve: The curve, of a known kind (a CopickFilamentCurve, copick's own, or a dict of its fields).
+            **fields: Other filament fields (``polarity_known``, ``score``, ``radius``, ``metadata``).
+
+        Raises:
+            ValueError: The curve or a field is invalid, or the curve's kind is unknown.
+        """
+        curve = CopickFilamentCurve.model_validate(curve)
+        return cls(instance_id=instance_id, points=_point_tuples(curve.evaluate()), curve=curve, **fields)
+
+    @classmethod
+    def from_control_points(
+        cls,
+        instance_id: int,
+        control_points: Any,
+        step: float,
+        kind: str = "catmull-rom",
+        alpha: float = 0.5,
+        **fields: Any,
+    ) -> CopickFilament:
+        """A filament traced through ``control_points`` (a ``catmull-rom`` or ``linear`` curve), points regenerated.
+
+        Args:
+            instance_id: Filament id (>= 1).
+            control_points: (n, 3) control points in Å, n >= 2, in order along the filament.
+            step: Arc-length spacing of the regenerated points in Å (usually the voxel size).
+            kind: ``"catmull-rom"`` or ``"linear"``; a B-spline is made with :meth:`from_curve`.
+            alpha: Catmull-Rom parameterisation (0.5: centripetal).
+            **fields: Other filament fields.
+
+        Raises:
+            ValueError: ``kind`` is neither, or the curve or a field is invalid.
+        """
+        if kind not in ("catmull-rom", "linear"):
+            raise ValueError(
+                f"from_control_points makes catmull-rom or linear curves, not {kind!r}; make a B-spline with "
+                "from_curve(instance_id, CopickFilamentCurve(kind='bspline', ...))"
+            )
+        curve = CopickFilamentCurve(
+            kind=kind,
+            control_points=_point_tuples(control_points),
+            step=step,
+            alpha=alpha if kind == "catmull-rom" else None,
+        )
+        return cls.from_curve(instance_id, curve, **fields)
+
     def curve_is_current(self) -> bool:
         """Whether the filament has a curve of a known kind that still describes its points."""
         return self.curve is not None and self.curve.is_current_for(self.points)
+
+    def with_control_points(self, control_points: Any, step: float | None = None) -> CopickFilament:
+        """A copy with moved, added or removed control points and regenerated points, keeping the curve's kind.
+
+        A ``bspline`` keeps its degree and knots, so it needs as many control points as before. A filament without a
+        current curve of a known kind gets a ``catmull-rom`` curve.
+
+        Args:
+            control_points: The new (n, 3) control points in Å.
+            step: Arc-length spacing of the regenerated points; by default the curve's (without a current curve,
+                the median spacing of the points).
+
+        Raises:
+            ValueError: A B-spline gets a different number of control points, or the new curve is invalid.
+        """
+        control = _point_tuples(control_points)
+        curve = self.curve
+        if curve is not None and self.curve_is_current():
+            if curve.kind == "bspline" and len(control) != len(curve.control_points):
+                raise ValueError(
+                    f"a bspline keeps its knots, so it needs {len(curve.control_points)} control points, got "
+                    f"{len(control)}; convert it with editable_curve(kinds=('catmull-rom',)) to add or remove points"
+                )
+            data = {**curve.model_dump(), "control_points": control, "step": step or curve.step}
+        else:
+            data = {
+                "kind": "catmull-rom",
+                "alpha": 0.5,
+                "control_points": control,
+                "step": step or _default_step(self.points),
+            }
+        fields = self.model_dump(exclude={"instance_id", "points", "curve"})
+        return type(self).from_curve(self.instance_id, CopickFilamentCurve.model_validate(data), **fields)
+
+    def editable_curve(
+        self, tolerance: float | None = None, step: float | None = None, kinds: Iterable[str] = CURVE_KINDS
+    ) -> CopickFilamentCurve:
+        """The curve an editor shows: the filament's own while it is current and of one of ``kinds``, otherwise a
+        ``catmull-rom`` curve derived from the points (see
+        :func:`~copick_db.models.curves.control_points_from_polyline`).
+
+        Args:
+            tolerance: Largest distance of a derived curve from the points in Å; by default half ``step``.
+            step: Point spacing of a derived curve in Å; by default the median spacing of the points.
+            kinds: The curve kinds the editor supports.
+
+        Raises:
+            ValueError: A curve has to be derived but the points coincide, or ``tolerance`` is not positive.
+        """
+        if self.curve is not None and self.curve_is_current() and self.curve.kind in tuple(kinds):
+            return self.curve
+        step = step or _default_step(self.points)
+        control = control_points_from_polyline(self.points, tolerance or step / 2)
+        return CopickFilamentCurve(kind="catmull-rom", alpha=0.5, control_points=_point_tuples(control), step=step)
+
+    def editable_control_points(
+        self, tolerance: float | None = None, step: float | None = None, kinds: Iterable[str] = CURVE_KINDS
+    ) -> np.ndarray:
+        """The (n, 3) float64 control points of :meth:`editable_curve` (same arguments)."""
+        curve = self.editable_curve(tolerance=tolerance, step=step, kinds=kinds)
+        return np.asarray(curve.control_points, dtype=np.float64)
 
     def reversed(self) -> CopickFilament:
         """The filament traversed backwards: points and curve reversed."""
@@ -564,6 +725,106 @@ class CopickFilaments(PerObjectMixin):
             if block.ndim != 2 or block.shape[1] != 3:
                 raise ValueError(f"each polyline must have shape (M, 3) (x, y, z in Å); got shape {block.shape}")
             filaments.append(CopickFilament(points=[tuple(p) for p in block.tolist()], **values))
+        self._set_filaments(filaments, voxel_spacing, store)
+
+    def from_curves(
+        self,
+        curves: Sequence[CopickFilamentCurve | dict[str, Any]],
+        instance_ids: Sequence[int] | None = None,
+        polarity_known: Sequence[bool] | None = None,
+        scores: Sequence[float] | None = None,
+        radii: Sequence[float | None] | None = None,
+        voxel_spacing: float | None = None,
+        metadata: Sequence[dict[str, Any] | None] | None = None,
+        *,
+        store: bool = True,
+    ) -> None:
+        """Set the filaments from curves, regenerating their points, and store them unless ``store=False``.
+
+        Args:
+            curves: One curve of a known kind per filament: a CopickFilamentCurve (for example
+                ``CopickFilamentCurve.from_tck(...)`` for a scipy spline fit), copick's own, or a dict of its fields.
+            instance_ids: Filament ids (>= 1, unique); 1..K by default.
+            polarity_known: Per filament, whether the point order follows the polarity.
+            scores: Per filament score.
+            radii: Per filament tube radius in Å (> 0), or None.
+            voxel_spacing: Voxel size the filaments were traced at, recorded on the set (kept when None).
+            metadata: Per filament metadata, or None.
+            store: Write to storage (default); False only sets.
+
+        Raises:
+            ValueError: A list's length differs from the number of curves, or a curve or filament is invalid.
+            PermissionError: The set is read-only (checked before anything changes).
+        """
+        curves = list(curves)
+        fields = _per_filament_fields(len(curves), instance_ids, polarity_known, scores, radii, metadata)
+        filaments = [CopickFilament.from_curve(curve=c, **f) for c, f in zip(curves, fields, strict=True)]
+        self._set_filaments(filaments, voxel_spacing, store)
+
+    def from_control_points(
+        self,
+        control_points: Sequence[Any],
+        instance_ids: Sequence[int] | None = None,
+        step: float | None = None,
+        kind: str = "catmull-rom",
+        alpha: float = 0.5,
+        polarity_known: Sequence[bool] | None = None,
+        scores: Sequence[float] | None = None,
+        radii: Sequence[float | None] | None = None,
+        voxel_spacing: float | None = None,
+        metadata: Sequence[dict[str, Any] | None] | None = None,
+        *,
+        store: bool = True,
+    ) -> None:
+        """Set the filaments from traced control points (``catmull-rom`` or ``linear`` curves), regenerating their
+        points, and store them unless ``store=False``.
+
+        Args:
+            control_points: One (n, 3) array per filament, n >= 2, in order along the filament, in Å.
+            instance_ids: Filament ids (>= 1, unique); 1..K by default.
+            step: Arc-length spacing of the regenerated points in Å; by default ``voxel_spacing``, else the set's.
+            kind: ``"catmull-rom"`` or ``"linear"``.
+            alpha: Catmull-Rom parameterisation (0.5: centripetal).
+            polarity_known: Per filament, whether the point order follows the polarity.
+            scores: Per filament score.
+            radii: Per filament tube radius in Å (> 0), or None.
+            voxel_spacing: Voxel size the filaments were traced at, recorded on the set (kept when None).
+            metadata: Per filament metadata, or None.
+            store: Write to storage (default); False only sets.
+
+        Raises:
+            ValueError: No step can be found, a list's length differs from the number of filaments, or a curve or
+                filament is invalid.
+            PermissionError: The set is read-only (checked before anything changes).
+        """
+        step = step or voxel_spacing or self.meta.voxel_spacing
+        if not step:
+            raise ValueError("pass step= or voxel_spacing=: the spacing of the regenerated points in Å")
+        lines = list(control_points)
+        fields = _per_filament_fields(len(lines), instance_ids, polarity_known, scores, radii, metadata)
+        filaments = [
+            CopickFilament.from_control_points(control_points=c, step=step, kind=kind, alpha=alpha, **f)
+            for c, f in zip(lines, fields, strict=True)
+        ]
+        self._set_filaments(filaments, voxel_spacing, store)
+
+    def editable_curve(
+        self, instance_id: int, tolerance: float | None = None, kinds: Iterable[str] = CURVE_KINDS
+    ) -> CopickFilamentCurve:
+        """:meth:`CopickFilament.editable_curve` of one filament, a derived curve taking the set's voxel size as
+        its step (and half of it as its tolerance) when the set records one.
+
+        Raises:
+            KeyError: No filament has this instance id.
+        """
+        filament = self.get(instance_id)
+        if filament is None:
+            raise KeyError(f"{self!r} has no filament with instance id {instance_id}; see instance_ids()")
+        step = self.voxel_spacing or None
+        return filament.editable_curve(tolerance=tolerance or (step / 2 if step else None), step=step, kinds=kinds)
+
+    def _set_filaments(self, filaments: list[CopickFilament], voxel_spacing: float | None, store: bool) -> None:
+        """Validate the whole set, then store it (unless ``store`` is False) and keep it as the loaded filaments."""
         checked = CopickFilamentsFile.model_validate(
             {"pickable_object_name": self.pickable_object_name, "filaments": filaments}
         ).filaments

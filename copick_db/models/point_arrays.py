@@ -6,6 +6,7 @@ null (real scores must be finite), instance ids a separate mask.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,22 @@ def identities(n: int) -> np.ndarray:
     if len(_identity_stack) < n:
         _identity_stack = np.tile(IDENTITY, (max(n, 2 * len(_identity_stack)), 1, 1))
     return _identity_stack[:n].copy()
+
+
+def as_points(points: Iterable[Any]) -> list[CopickPoint]:
+    """Points as our CopickPoint, validated by value: our own instances are kept (the same objects), anything else
+    (copick's own ``CopickPoint``, a dict, any object with a point's fields as attributes) is converted.
+
+    Args:
+        points: The points.
+
+    Returns:
+        A new list.
+
+    Raises:
+        ValueError: A point is not a valid pick point (a pydantic ``ValidationError``, which names the field).
+    """
+    return [point if isinstance(point, CopickPoint) else CopickPoint.model_validate(point) for point in points]
 
 
 @dataclass
@@ -94,9 +111,13 @@ class PointArrays:
         )
 
     @classmethod
-    def from_points(cls, points: list[CopickPoint]) -> PointArrays:
-        """Convert a list of CopickPoint (or dicts shaped like one) into arrays."""
-        points = [p if isinstance(p, CopickPoint) else CopickPoint.model_validate(p) for p in points]
+    def from_points(cls, points: Iterable[Any]) -> PointArrays:
+        """Convert points into arrays: CopickPoint, copick's own points, dicts or objects shaped like one.
+
+        Raises:
+            ValueError: A point is invalid (see :func:`as_points`).
+        """
+        points = as_points(points)
         n = len(points)
         if n == 0:
             return cls.empty()

@@ -28,7 +28,7 @@ from pydantic import (
 from copick_db.errors import InvalidTransformError
 from copick_db.models.names import validate_name
 
-__all__ = ["CopickConfig", "CopickLocation", "CopickPoint", "FilamentSpec", "PickableObject"]
+__all__ = ["CopickConfig", "CopickLocation", "CopickPoint", "FilamentSpec", "PickableObject", "field_data"]
 
 DEFAULT_COLOR = (100, 100, 100, 255)
 
@@ -262,8 +262,35 @@ class CopickConfig(BaseModel):
         return cls.model_validate(data)
 
 
+def field_data(value: Any, model: type[BaseModel]) -> Any:
+    """The input for validating ``model`` from ``value``, read by value when it is another library's object.
+
+    copick's own model instances (``copick.models.CopickPoint``, its filaments and curves) and any object with
+    ``model``'s fields as attributes are accepted wherever copick accepts its own instances; pydantic alone accepts
+    only dicts and instances of ``model``. A pydantic model gives its ``model_dump()`` (which keeps extra keys, such
+    as those of a curve of an unknown kind); any other object its attributes named like ``model``'s fields. Dicts,
+    instances of ``model`` and objects with none of its fields are returned unchanged, for pydantic to judge.
+
+    Args:
+        value: The input.
+        model: The model it is validated as.
+
+    Returns:
+        ``value``, or a dict of its field values.
+    """
+    if isinstance(value, (dict, model)) or value is None:
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    found = {name: getattr(value, name) for name in model.model_fields if hasattr(value, name)}
+    return found or value
+
+
 class CopickLocation(BaseModel):
     """A position in the tomogram frame, in Å.
+
+    Accepts, besides x/y/z values, any object with ``x``, ``y`` and ``z`` attributes (copick's own
+    ``CopickLocation``), validated by value.
 
     Attributes:
         x: x coordinate (finite).
@@ -274,6 +301,11 @@ class CopickLocation(BaseModel):
     x: float = Field(allow_inf_nan=False)
     y: float = Field(allow_inf_nan=False)
     z: float = Field(allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_foreign_location(cls, data: Any) -> Any:
+        return field_data(data, cls)
 
 
 def _identity() -> list[list[float]]:
@@ -305,7 +337,9 @@ class CopickPoint(BaseModel):
     """A picked point: location, orientation, instance id and score.
 
     Besides copick's ``CopickPoint(location=CopickLocation(...))``, the point can be built and read flat, as
-    ``CopickPoint(x=1, y=2, z=3, score=0.5)`` and ``point.x``. Dumps keep copick's nested shape.
+    ``CopickPoint(x=1, y=2, z=3, score=0.5)`` and ``point.x``. Dumps keep copick's nested shape. Validation also
+    accepts copick's own ``CopickPoint`` and any object with its fields as attributes (``location``, or flat
+    ``x``/``y``/``z``; ``transformation_``, ``instance_id``, ``score``), checked by value like a dict.
 
     Attributes:
         location: Position in Å.
@@ -323,6 +357,12 @@ class CopickPoint(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _pack_flat_coordinates(cls, data: Any) -> Any:
+        read = field_data(data, cls)
+        if not isinstance(data, (dict, BaseModel)) and data is not None and not hasattr(data, "location"):
+            # An object with flat coordinates, as the spec's points have: its x/y/z are packed below.
+            flat = {axis: getattr(data, axis) for axis in "xyz" if hasattr(data, axis)}
+            read = {**(read if isinstance(read, dict) else {}), **flat} if flat else read
+        data = read
         if not isinstance(data, dict) or not any(axis in data for axis in "xyz"):
             return data
         if "location" in data:
