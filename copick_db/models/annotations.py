@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import trimesh
 
-from copick_db.models.entity import ReadOnlyGuard
+from copick_db.models.entity import ReadOnlyGuard, identity_property
 from copick_db.models.meta import (
     SEGMENTATION_DIRECTORIES,
     CopickMeshMeta,
@@ -41,12 +41,12 @@ class OwnedMixin(ReadOnlyGuard):
     def _parent_entity(self) -> ReadOnlyGuard:
         return self.run
 
-    @property
+    @identity_property
     def user_id(self) -> str | None:
         """The owner: the meta's user id, falling back to the configuration's (C16)."""
         return self.meta.user_id or self.config.user_id
 
-    @property
+    @identity_property
     def session_id(self) -> str | None:
         """The session: the meta's session id, falling back to the configuration's (C16)."""
         return self.meta.session_id or self.config.session_id
@@ -86,12 +86,12 @@ class PerObjectMixin(OwnedMixin):
             f"user_id={self.user_id!r}, session_id={self.session_id!r})"
         )
 
-    @property
+    @identity_property
     def pickable_object_name(self) -> str:
         """The object's name."""
         return self.meta.pickable_object_name
 
-    @property
+    @identity_property
     def object_name(self) -> str:
         """Alias of ``pickable_object_name``."""
         return self.pickable_object_name
@@ -105,6 +105,13 @@ class PerObjectMixin(OwnedMixin):
     def color(self) -> tuple[int, int, int, int] | None:
         """The object's colour."""
         return self._object_color(self.pickable_object_name)
+
+    def _adopt_preloaded(self, fresh: PerObjectMixin) -> None:
+        """Take the stored data a query preloaded into ``fresh`` (a second object for this entity, about to be
+        dropped) when this object, the one handed out, holds none: loaded or unsaved data is never replaced."""
+        arrays = getattr(fresh, "_arrays", None)
+        if arrays is not None and not self.is_loaded:
+            self._arrays = arrays
 
 
 class CopickPicks(PerObjectMixin):
@@ -483,27 +490,27 @@ class CopickSegmentation(VolumeMixin, OwnedMixin):
             f"user_id={self.user_id!r}, session_id={self.session_id!r}, segmentation_type={self.segmentation_type!r})"
         )
 
-    @property
+    @identity_property
     def name(self) -> str:
         """The segmentation's name (an object name for binary and instance segmentations)."""
         return self.meta.name
 
-    @property
+    @identity_property
     def voxel_size(self) -> float:
         """Voxel size in Å."""
         return self.meta.voxel_size
 
-    @property
+    @identity_property
     def is_multilabel(self) -> bool:
         """True when voxels hold the labels of several objects."""
         return bool(self.meta.is_multilabel)
 
-    @property
+    @identity_property
     def is_instance(self) -> bool:
         """True when voxels hold instance ids of object ``name`` (0 = background)."""
         return bool(getattr(self.meta, "is_instance", False))
 
-    @property
+    @identity_property
     def is_panoptic(self) -> bool:
         """True for a (2, z, y, x) volume of object labels and instance ids."""
         return bool(getattr(self.meta, "is_panoptic", False))
@@ -523,7 +530,7 @@ class CopickSegmentation(VolumeMixin, OwnedMixin):
         """The run-level directory copick keeps this type in (``Segmentations``, ``InstanceSegmentations``, ...)."""
         return SEGMENTATION_DIRECTORIES[self.segmentation_type]
 
-    @property
+    @identity_property
     def pickable_object_name(self) -> str:
         """The segmentation's name (for filters shared with picks and meshes)."""
         return self.name
