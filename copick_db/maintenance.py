@@ -1,13 +1,17 @@
 """Keeping a project healthy: consistency checks between catalog and data, repairs, and schema upgrades.
 
 Design invariants:
-- ``check`` only reads. ``fix`` removes catalog rows whose data is gone (their entities cannot be read anyway) and
-  temporary or trash files a crashed writer left behind; it removes unreferenced data only when asked, because in a
-  project imported in place such data may be the user's own.
-- Data a row references is complete when every level its OME-NGFF ``multiscales`` metadata lists is an array whose
-  metadata opens (a zarr store), or when the file is as long as its GLB header says (a mesh). Data is only ever
-  moved into place whole, so an incomplete store comes from outside (a copy or an import of damaged data), never
-  from a crash.
+- ``check`` changes no data and removes nothing. The one thing it writes (on a writable project) is what the catalog
+  records about a store's shape, a cache of the store's metadata: a tomogram's size is refreshed from level 0 when
+  it is missing or differs (data written by hand through ``zarr()``). ``fix`` removes catalog rows whose data is
+  gone (their entities cannot be read anyway) and temporary or trash files a crashed writer left behind; it removes
+  unreferenced data only when asked, because in a project imported in place such data may be the user's own.
+- Data a row references is complete when every level its OME-NGFF ``multiscales`` metadata lists (or, without
+  such metadata, every array it holds, at its root or inside it) is an array whose metadata opens (a zarr store),
+  or when the file is as long as its GLB header says (a mesh). Data is only ever moved into place whole, so an
+  incomplete store comes from outside (a copy or an import of damaged data), never from a crash.
+- An empty store is an entity without data, not a problem, unless copick_db wrote data to it: copick's ``new_*``
+  and ``zarr()`` (for density maps, too) create empty stores that users fill by hand.
 - Where a directory is replaced in two renames (filesystems without an atomic exchange, e.g. NFS), a crash between
   them leaves the live path missing and the previous version in a trash sibling: ``check`` reports the row with that
   sibling as ``restorable``, and ``fix`` renames it back instead of deleting the row.
@@ -28,7 +32,9 @@ from typing import Any
 from copick_db.catalog import inventory, schema
 from copick_db.catalog.catalog import Catalog
 from copick_db.catalog.engine import database_path, make_engine, to_url
+from copick_db.catalog.tables import TomogramRow
 from copick_db.db.root import CopickRootDB
+from copick_db.db.stored import dimensions_of, size_columns
 from copick_db.errors import CatalogError, SchemaOutdatedError
 from copick_db.storage import atomic, zarr_io
 
@@ -69,15 +75,21 @@ class CheckReport:
         missing: Rows whose data is missing or incomplete.
         unreferenced: Data in writable data roots that no row references.
         leftovers: Temporary and trash files left by interrupted writes.
+        refreshed: Rows whose recorded shape disagreed with their store (data written by hand through ``zarr()``)
+            and that check brought up to date. Not problems.
+        stale: The same, left as they were because the project is read-only; :func:`fix` refreshes them. Not
+            problems either: reads use the store's own metadata.
     """
 
     missing: list[Problem] = field(default_factory=list)
     unreferenced: list[Problem] = field(default_factory=list)
     leftovers: list[Path] = field(default_factory=list)
+    refreshed: list[Problem] = field(default_factory=list)
+    stale: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when nothing at all was found."""
+        """True when no problem was found (refreshed or stale recorded shapes are not problems)."""
         return not (self.missing or self.unreferenced or self.leftovers)
 
 
@@ -90,29 +102,43 @@ class FixReport:
         leftovers_removed: Temporary files deleted.
         data_removed: Unreferenced data deleted (only with ``remove_unreferenced``).
         restored: Data put back from the trash sibling an interrupted replacement left.
+        refreshed: Rows whose recorded shape was brought up to date with their store.
     """
 
     rows_removed: list[Problem] = field(default_factory=list)
     restored: list[Path] = field(default_factory=list)
     leftovers_removed: list[Path] = field(default_factory=list)
     data_removed: list[Path] = field(default_factory=list)
+    refreshed: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class _Refresh:
+    """A row whose recorded shape differs from its store's: the problem to report and the columns to write."""
+
+    problem: Problem
+    values: dict[str, Any]
 
 
 def check(root: CopickRootDB) -> CheckReport:
-    """Compare the catalog with the data on disk (reads only).
+    """Compare the catalog with the data on disk; bring recorded shapes up to date with the stores.
 
     Args:
-        root: An open project.
+        root: An open project. When it is writable, recorded shapes that disagree with a store (a tomogram's size
+            after data was written by hand through ``zarr()``) are refreshed from the store's metadata.
 
     Returns:
-        Rows whose data is missing or incomplete, data no row references, and leftovers of interrupted writes.
+        Rows whose data is missing or incomplete, data no row references, leftovers of interrupted writes, and
+        the recorded shapes refreshed (or, on a read-only project, found stale).
     """
     report = CheckReport()
     data = root.data
     with root.catalog.reading() as conn:
         references = inventory.data_references(conn)
         imported = _imported(conn)
+        sizes = _recorded_sizes(root, conn)
     referenced: set[Path] = set()
+    refreshes: list[_Refresh] = []
     for ref in references:
         path = data.resolve(ref.root_id, ref.path)
         referenced.add(path)
@@ -122,12 +148,69 @@ def check(root: CopickRootDB) -> CheckReport:
             if trash:
                 reason += f"; its previous version is in {trash[0].name}, which `check --fix` puts back"
             report.missing.append(Problem(ref.kind, path, reason, ref.row_id, trash[0] if trash else None))
+        elif ref.kind == "tomogram":
+            refresh = _size_refresh(ref.row_id, path, sizes.get(ref.row_id))
+            if refresh is not None:
+                refreshes.append(refresh)
+    stale = [refresh.problem for refresh in refreshes]
+    if stale and not (root.read_only or root.catalog.read_only):
+        report.refreshed = _refresh_sizes(root, stale)
+    else:
+        report.stale = stale
     for directory in data.writable():
         report.leftovers.extend(atomic.find_leftovers(directory))
         for found in _layout_data(directory):
             if found not in referenced:
                 report.unreferenced.append(Problem("data", found, "no catalog row references it"))
     return report
+
+
+def _recorded_sizes(
+    root: CopickRootDB, conn: Any, row_ids: list[int | None] | None = None
+) -> dict[int, tuple[int | None, int | None, int | None]]:
+    """The recorded (size_x, size_y, size_z) of every tomogram (or of ``row_ids``), by row id, in one query."""
+    where = None if row_ids is None else {"id": row_ids}
+    rows = root.catalog.rows(TomogramRow, where, columns=("id", "size_x", "size_y", "size_z"), conn=conn)
+    return {row.id: (row.size_x, row.size_y, row.size_z) for row in rows}
+
+
+def _size_refresh(row_id: int | None, path: Path, recorded: tuple | None) -> _Refresh | None:
+    """The refresh tomogram row ``row_id`` needs when its recorded size is not its store's level 0, or None.
+
+    Reads only the level-0 array's metadata; a store without data keeps whatever is recorded.
+    """
+    if recorded is None or not path.is_dir():
+        return None
+    try:
+        info = zarr_io.array_info(path, zarr_io.ROOT_LEVEL)
+    except (OSError, ValueError):
+        return None  # unreadable metadata is reported as a problem elsewhere, or the store is not ours to judge
+    if info is None:
+        return None
+    actual = dimensions_of(info[0]) or (None, None, None)
+    if tuple(recorded) == actual:
+        return None
+    said = "no size" if recorded == (None, None, None) else f"size {tuple(recorded)}"
+    reason = f"the catalog recorded {said} (x, y, z); level 0 of the store is {actual}"
+    return _Refresh(Problem("tomogram", path, reason, row_id), size_columns(dimensions_of(info[0])))
+
+
+def _refresh_sizes(root: CopickRootDB, stale: list[Problem]) -> list[Problem]:
+    """Record the size of level 0 of each stale tomogram, in one transaction; return those whose row changed.
+
+    Row and store are measured again under the write lock, where no copick_db writer swaps a store in: a size
+    measured before could belong to a store that ``from_numpy`` has replaced since (rows deleted meanwhile, and
+    sizes already right, are skipped).
+    """
+    done = []
+    with root.catalog.writing() as conn:
+        recorded = _recorded_sizes(root, conn, [problem.row_id for problem in stale])
+        for problem in stale:
+            refresh = _size_refresh(problem.row_id, problem.path, recorded.get(problem.row_id))  # type: ignore[arg-type]
+            if refresh is not None:
+                root.catalog.update(TomogramRow, problem.row_id, refresh.values, conn=conn)  # type: ignore[arg-type]
+                done.append(refresh.problem)
+    return done
 
 
 def _imported(conn: Any) -> set[tuple[str, int]]:
@@ -151,7 +234,8 @@ def _data_problem(ref: inventory.DataReference, path: Path, imported: bool) -> s
         return _glb_problem(path)
     if not zarr_io.has_data(path):
         # copick makes empty stores before it writes data: only a store written through copick_db must hold one.
-        return "zarr store has no readable array" if ref.written else None
+        # A density map's location is recorded when zarr() hands out its (empty) store, so that is no proof.
+        return "zarr store has no readable array" if ref.written and ref.kind != "object" else None
     return _levels_problem(path)
 
 
@@ -172,17 +256,21 @@ def _glb_problem(path: Path) -> str | None:
 
 
 def _levels_problem(path: Path) -> str | None:
-    """Why a zarr store lacks levels its multiscales metadata lists, or None."""
+    """Why a zarr store lacks levels its multiscales metadata lists, or has an array that does not open, or None.
+
+    Without multiscales metadata (a store written by hand), every array the store holds must open.
+    """
     try:
         attrs = zarr_io.read_attrs(path)
     except (OSError, ValueError) as exc:
         return f"zarr store metadata cannot be read ({exc})"
+    present = zarr_io.levels(path)
     multiscales = attrs.get("multiscales")
-    if not isinstance(multiscales, list) or not multiscales or not isinstance(multiscales[0], dict):
-        return None
-    datasets = multiscales[0].get("datasets") or []
-    listed = [d.get("path") for d in datasets if isinstance(d, dict) and isinstance(d.get("path"), str)]
-    present = set(zarr_io.list_arrays(path))
+    if isinstance(multiscales, list) and multiscales and isinstance(multiscales[0], dict):
+        datasets = multiscales[0].get("datasets") or []
+        listed = [d.get("path") for d in datasets if isinstance(d, dict) and isinstance(d.get("path"), str)]
+    else:
+        listed = present
     missing = [level for level in listed if level not in present]
     if missing:
         return f"zarr store lacks level(s) {', '.join(missing)} that its metadata lists"
@@ -222,6 +310,8 @@ def fix(root: CopickRootDB, report: CheckReport | None = None, *, remove_unrefer
     root._check_writable("repair the project")
     report = report or check(root)
     result = FixReport()
+    if report.stale:  # found by a check on a read-only root
+        result.refreshed = _refresh_sizes(root, report.stale)
     with root.catalog.writing() as conn:  # the write lock: no writer swaps data in meanwhile
         for problem in report.missing:
             if problem.restorable is not None and not os.path.lexists(problem.path):

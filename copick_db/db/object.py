@@ -88,8 +88,10 @@ class CopickObjectDB(StoredVolume, CopickObject):
     def zarr(self) -> Any:
         """The density map's zarr store, or None for objects that are not particles.
 
-        On a writable particle without a map, the store's location is recorded first, so that a map written
-        through the store (as copick tools do) is what :meth:`numpy` reads afterwards.
+        On a writable particle without a map, the store's location is recorded first and the store is empty, so
+        that a map written through it by hand (as copick tools do: ``zarr.array(data, store=obj.zarr())``, or a
+        group with arrays ``"0"``, … ) is what :meth:`numpy` reads afterwards; a root array reads as level ``"0"``.
+        A store left empty is a map not written yet, not a problem for ``copick-db check``.
         """
         if not self.is_particle:
             return None

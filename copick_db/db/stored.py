@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import time
@@ -61,6 +62,27 @@ def to_timestamp(value: datetime | None, default: float | None = None) -> float 
 _READ_ATTEMPTS = 20
 
 
+def dimensions_of(shape: tuple[int, ...]) -> tuple[int, int, int] | None:
+    """A tomogram's recorded dimensions (x, y, z) for a level-0 array of ``shape``: its last three axes reversed.
+
+    Args:
+        shape: The shape of level ``"0"`` (or of a store's root array).
+
+    Returns:
+        ``(x, y, z)``, or None for an array of fewer than three axes.
+    """
+    if len(shape) < 3:
+        return None
+    size_z, size_y, size_x = (int(n) for n in shape[-3:])
+    return size_x, size_y, size_z
+
+
+def size_columns(dimensions: tuple[int, int, int] | None) -> dict[str, int | None]:
+    """The ``tomogram`` row's size columns for ``dimensions`` (x, y, z); all None for unknown dimensions."""
+    size_x, size_y, size_z = dimensions if dimensions is not None else (None, None, None)
+    return {"size_x": size_x, "size_y": size_y, "size_z": size_z}
+
+
 def _store_identity(path: Path) -> tuple[int, int, int] | None:
     """What changes when a store directory is swapped for another: (device, inode, ctime), or None if missing."""
     try:
@@ -87,6 +109,12 @@ class StoredVolume:
     _arrays_identity: tuple[int, int, int] | None = None
 
     @property
+    def _records_dimensions(self) -> bool:
+        """Whether the row records the size of level 0 (``size_x``/``size_y``/``size_z``; meta ``dimensions``)."""
+        table = getattr(self, "_table", None)
+        return table is not None and "size_x" in table.__table__.columns
+
+    @property
     def _db_root(self) -> CopickRootDB:
         raise NotImplementedError
 
@@ -108,7 +136,35 @@ class StoredVolume:
         array = self._arrays.get(zarr_group)
         if array is None:
             array = self._arrays[zarr_group] = zarr_io.open_array(self.path, zarr_group)
+            if zarr_group == zarr_io.ROOT_LEVEL and self._records_dimensions:
+                # Data written by hand through zarr() has no recorded size: what the store says is the truth.
+                # Checked once per opened store, so repeated region reads cost nothing more.
+                self._refresh_dimensions(tuple(array.shape))
         return array
+
+    def _refresh_dimensions(self, shape: tuple[int, ...]) -> None:
+        """Record the size of level 0 in the row and the meta model when it differs from what they hold.
+
+        A refresh that cannot be written (read-only project, busy or changed row) leaves the row for the next read
+        or ``copick-db check``: it never fails the read.
+        """
+        meta = self.meta  # type: ignore[attr-defined]
+        dims = dimensions_of(shape)
+        if dims == meta.dimensions:
+            return
+        meta.dimensions = dims
+        if self._root_read_only():  # type: ignore[attr-defined]
+            return
+        catalog = self._db_root.catalog
+        with contextlib.suppress(CopickDBError, OSError, ValueError), catalog.writing() as conn:
+            # Measured again under the write lock, where no from_numpy swaps a store in: the array opened before may
+            # belong to a store replaced since.
+            info = zarr_io.array_info(self.path, zarr_io.ROOT_LEVEL)
+            if info is not None:
+                dims = dimensions_of(info[0])
+                columns = size_columns(dims)
+                catalog.update(self._table, self._row_id, columns, conn=conn, identity=self._row_identity())  # type: ignore[attr-defined]
+                meta.dimensions = dims
 
     def _read_region(self, zarr_group: str, selection: tuple) -> np.ndarray:
         path = self.path
@@ -163,5 +219,16 @@ class StoredVolume:
         self._arrays = None
 
     def zarr(self) -> Any:
-        """A zarr store for this volume: ``zarr.open(store)["0"]`` reads level 0 (writable unless read-only)."""
+        """The volume's zarr store, writable unless the entity is read-only, as copick's ``zarr()``.
+
+        With data, ``zarr.open(store)["0"]`` reads level 0. Without data yet, the store is empty (its directory is
+        created, nothing is written in it), so users can write into it with zarr 2 or 3 whatever they like:
+        ``zarr.array(data, store=store)`` or ``zarr.create(shape, store=store)`` (one array at the root, which
+        :meth:`numpy` reads as level ``"0"``), or ``zarr.open_group(store, mode="w")`` and arrays ``"0"``,
+        ``"1"``, … Such writes go straight into the live store, as in copick; ``from_numpy`` stays atomic.
+        Under zarr 3 pass ``zarr_format=2`` for stores copick can read as they are (an export converts format 3).
+
+        Returns:
+            A zarr 2 ``DirectoryStore`` or a zarr 3 ``LocalStore``.
+        """
         return zarr_io.open_store(self.path, writable=not self.read_only)  # type: ignore[attr-defined]

@@ -6,7 +6,9 @@ Design invariants:
     - Only an empty (or new) directory, or a previous export (it holds the :data:`MARKER` file), is written to, and
       never a directory that holds the project's own data or catalog.
     - The layout, names and file formats are copick's: picks JSON with string ids and ``transformation_`` (null
-      scores and instance ids kept), GLB meshes copied, zarr-format-2 stores copied with nested ``/`` chunk keys,
+      scores and instance ids kept), GLB meshes copied, zarr-format-2 stores copied with nested ``/`` chunk keys
+      (zarr-format-3 stores, which users may write by hand under zarr 3, converted to format 2), whatever their
+      layout (an OME multiscale group, or one array at the root, as users write into ``zarr()``),
       ``.meta`` markers in run and voxel spacing directories, and a config whose only root is the export
       (static and overlay entities end up side by side in it).
 """
@@ -292,16 +294,23 @@ class _Writer:
                 ReportItem(str(source), f"{what}: not a directory (zarr stores are directories)")
             )
             return False
-        if (source / "zarr.json").exists():
-            self.report.skipped.append(ReportItem(str(source), f"{what}: a zarr-v3 store, which copick cannot read"))
-            return False
         dest.parent.mkdir(parents=True, exist_ok=True)
+        converted = zarr_io.store_format(source) == 3
         try:
-            rewritten = zarr_io.copy_store_nested(source, dest)
+            if converted:  # written by hand with zarr 3 (its default format); copick reads only format 2
+                zarr_io.copy_store_as_format2(source, dest)
+                rewritten = []
+            else:
+                rewritten = zarr_io.copy_store_nested(source, dest)
         except (OSError, ValueError) as exc:
             atomic.remove_path(dest)
-            self.report.skipped.append(ReportItem(str(source), f"{what}: cannot be copied: {exc}"))
+            how = "a zarr-v3 store that cannot be converted to format 2 for copick" if converted else "cannot be copied"
+            self.report.skipped.append(ReportItem(str(source), f"{what}: {how}: {exc}"))
             return False
+        if converted:
+            self.report.notes.append(
+                ReportItem(str(source), "a zarr-format-3 store (written with zarr 3), converted to format 2 for copick")
+            )
         if rewritten:
             arrays = ", ".join(rewritten)
             self.report.notes.append(

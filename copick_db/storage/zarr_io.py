@@ -15,10 +15,14 @@ Design invariants:
       corrupt store is always a ``ValueError`` naming the path, whichever zarr version is installed.
     - Nothing is cached between calls: every function opens its store afresh, so a store replaced by a rename
       is seen at once.
+    - A store is read however its data was written (:func:`open_store` hands it to users, who write into it with
+      zarr directly): a group of arrays ``"0"``, ``"1"``, … (OME multiscales or not), or a single array at its
+      root, which is read as level ``"0"`` (:data:`ROOT_LEVEL`); zarr format 2 or, under zarr 3, format 3.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import numbers
@@ -37,16 +41,20 @@ from copick_db.storage.atomic import remove_path
 from copick_db.storage.paths import check_component
 
 __all__ = [
+    "ROOT_LEVEL",
     "ZARR_MAJOR",
     "array_info",
+    "copy_store_as_format2",
     "copy_store_nested",
     "has_data",
+    "levels",
     "list_arrays",
     "open_array",
     "open_store",
     "prepare_multiscale",
     "read",
     "read_attrs",
+    "store_format",
     "write",
     "write_multiscale",
 ]
@@ -56,6 +64,8 @@ ZARR_MAJOR: int = int(zarr.__version__.split(".")[0])
 if ZARR_MAJOR not in (2, 3):  # pragma: no cover - guarded by the dependency pin
     raise ImportError(f"copick_db supports zarr-python 2.18 and 3.x, not {zarr.__version__}")
 
+#: The level a store holding one array at its root (``zarr.array(data, store=tomo.zarr())``) reads it as.
+ROOT_LEVEL = "0"
 #: Largest chunk edge along a spatial axis (copick writes 256³ chunks).
 CHUNK_EDGE = 256
 _METHODS = ("mean", "nearest")
@@ -182,6 +192,9 @@ def _downsample(level: np.ndarray, method: str, dtype: np.dtype) -> np.ndarray:
 def open_array(path: Path, group: str = "0", *, writable: bool = False) -> Any:
     """Open one array of a store, for repeated region reads (index it like a numpy array).
 
+    A store that holds a single array at its root (written by hand with ``zarr.array(data, store=...)`` or
+    ``zarr.create(..., store=...)``) has one level: ``group`` :data:`ROOT_LEVEL` (``"0"``) opens that array.
+
     Args:
         path: The store directory.
         group: The array's key in the store, e.g. ``"0"`` for full resolution.
@@ -193,21 +206,28 @@ def open_array(path: Path, group: str = "0", *, writable: bool = False) -> Any:
     Raises:
         ZarrGroupNotFoundError: If the store does not exist, has no data yet, or has no array ``group`` (the
             message lists the arrays it has).
-        ValueError: If ``group`` is not a valid key, or the array's metadata is unreadable.
+        ValueError: If ``group`` is not a valid key, the array's metadata is unreadable, or it is in zarr format 3
+            and the installed zarr is 2.
     """
     path = Path(path)
     _check_group(group)
-    zarr_format = _array_format(path, group)
+    key, zarr_format = _locate_level(path, group)
     if zarr_format is None:
         raise _group_not_found(path, group)
+    what = f"array {group!r} of zarr store {path}" if key else f"the array at the root of zarr store {path}"
+    if zarr_format == 3 and ZARR_MAJOR == 2:
+        raise ValueError(
+            f"{what} is in zarr format 3 (written with zarr 3), which zarr {zarr.__version__} cannot read; read it "
+            "where zarr 3 is installed, or write it again with zarr_format=2"
+        )
     mode = "r+" if writable else "r"
     try:
         if ZARR_MAJOR == 2:
-            return zarr.open_array(store=zarr.storage.DirectoryStore(str(path)), path=group, mode=mode)
+            return zarr.open_array(store=zarr.storage.DirectoryStore(str(path)), path=key or None, mode=mode)
         store = zarr.storage.LocalStore(path, read_only=not writable)
-        return zarr.open_array(store=store, path=group, mode=mode, zarr_format=zarr_format)
+        return zarr.open_array(store=store, path=key, mode=mode, zarr_format=zarr_format)
     except Exception as exc:
-        raise ValueError(f"array {group!r} of zarr store {path} cannot be opened: {exc}") from exc
+        raise ValueError(f"{what} cannot be opened: {exc}") from exc
 
 
 def read(path: Path, group: str = "0", selection: tuple = ()) -> np.ndarray:
@@ -295,8 +315,23 @@ def list_arrays(path: Path) -> list[str]:
     return sorted(names, key=lambda name: (0, int(name), "") if name.isdigit() else (1, 0, name))
 
 
+def levels(path: Path) -> list[str]:
+    """The levels a store can be read at: its arrays (as :func:`list_arrays`), or ``["0"]`` for a root array.
+
+    Args:
+        path: The store directory.
+
+    Returns:
+        The level keys; empty if the store is missing or has no data yet.
+    """
+    path = Path(path)
+    if _node_array_format(path) is not None:
+        return [ROOT_LEVEL]
+    return list_arrays(path)
+
+
 def has_data(path: Path) -> bool:
-    """Whether a store holds at least one array.
+    """Whether a store holds at least one array (inside it or at its root).
 
     copick creates empty store directories before any data is written; those have no data.
 
@@ -306,7 +341,26 @@ def has_data(path: Path) -> bool:
     Returns:
         True if the store has an array.
     """
-    return bool(list_arrays(path))
+    return bool(levels(path))
+
+
+def store_format(path: Path) -> int | None:
+    """The zarr format of a store's root metadata: 3 (``zarr.json``), 2 (``.zgroup``/``.zarray``), or None.
+
+    ``zarr.json`` wins when both are there, as zarr 3 reads it first.
+
+    Args:
+        path: The store directory.
+
+    Returns:
+        3, 2, or None when the store is missing or has no root metadata (an empty store).
+    """
+    path = Path(path)
+    if (path / "zarr.json").is_file():
+        return 3
+    if (path / ".zgroup").is_file() or (path / ".zarray").is_file():
+        return 2
+    return None
 
 
 def read_attrs(path: Path) -> dict[str, Any]:
@@ -337,10 +391,15 @@ def read_attrs(path: Path) -> dict[str, Any]:
 def open_store(path: Path, *, writable: bool) -> Any:
     """A zarr store for callers that use zarr directly (copick's ``zarr()``).
 
-    ``zarr.open(store)["0"]`` reads level 0 with the installed zarr. A writable store gets a zarr-format-2 root
-    group if it has no metadata yet (creating the directory), so that ``zarr.open(store, mode="a")`` followed by
-    creating array ``"0"`` makes a format-2 array under either zarr version. Under zarr 2, new arrays default to
-    nested ``/`` chunk keys, as in copick's ``FSStore``.
+    ``zarr.open(store)["0"]`` reads level 0 of a multiscale store with the installed zarr. A writable store's
+    directory is created if missing, and nothing is written into it, as copick's ``FSStore(create=True)`` does:
+    users fill an empty store with whatever they like, ``zarr.array(data, store=store)`` or ``zarr.create(...,
+    store=store)`` (an array at the root) or ``zarr.open_group(store, mode="w")`` and arrays ``"0"``, ``"1"``, …
+    (any metadata already in the store would make zarr 2 refuse the first two with ``ContainsGroupError``).
+
+    The format is the installed zarr's default: under zarr 2, format 2 with nested ``/`` chunk keys (the store's
+    default, as in copick's ``FSStore``); under zarr 3, format 3 unless the caller passes ``zarr_format=2``.
+    Both are read back; an export converts format 3 to format 2 for copick.
 
     Args:
         path: The store directory.
@@ -351,7 +410,7 @@ def open_store(path: Path, *, writable: bool) -> Any:
     """
     path = Path(path)
     if writable:
-        _ensure_root_group(path)
+        path.mkdir(parents=True, exist_ok=True)
     if ZARR_MAJOR == 2:
         store_class = zarr.storage.DirectoryStore if writable else _ReadOnlyDirectoryStore
         return store_class(str(path), dimension_separator="/")
@@ -403,17 +462,6 @@ def _create_array(group: Any, name: str, shape: tuple[int, ...], chunks: tuple[i
 def _put_attrs(group: Any, attrs: dict[str, Any]) -> None:
     """Replace a group's attributes."""
     group.attrs.put(attrs)
-
-
-def _ensure_root_group(path: Path) -> None:
-    """Give a store without any metadata a zarr-format-2 root group (``.zgroup``)."""
-    if any((path / name).exists() for name in (".zgroup", ".zarray", "zarr.json")):
-        return
-    path.mkdir(parents=True, exist_ok=True)
-    if ZARR_MAJOR == 2:
-        zarr.open_group(zarr.storage.DirectoryStore(str(path), dimension_separator="/"), mode="a")
-    else:
-        zarr.open_group(zarr.storage.LocalStore(path), mode="a", zarr_format=2)
 
 
 if ZARR_MAJOR == 2:
@@ -563,7 +611,25 @@ def _blocks(data: np.ndarray) -> Iterator[np.ndarray]:
 
 def _array_format(path: Path, group: str) -> int | None:
     """2 or 3 if ``path/group`` holds array metadata of that zarr format, else None."""
-    node = path / group
+    return _node_array_format(path / group)
+
+
+def _locate_level(path: Path, group: str) -> tuple[str, int | None]:
+    """(key in the store, zarr format) of level ``group``: the array ``group``, or the root array for level "0".
+
+    A root array's nested chunk directories are named ``0``, ``1``…, but hold no array metadata, so they are never
+    mistaken for levels.
+    """
+    zarr_format = _array_format(path, group)
+    if zarr_format is None and group == ROOT_LEVEL:
+        root_format = _node_array_format(path)
+        if root_format is not None:
+            return "", root_format
+    return group, zarr_format
+
+
+def _node_array_format(node: Path) -> int | None:
+    """2 or 3 if directory ``node`` holds array metadata of that zarr format, else None."""
     if (node / ".zarray").is_file():
         return 2
     meta = node / "zarr.json"
@@ -580,6 +646,11 @@ def _group_not_found(path: Path, group: str) -> ZarrGroupNotFoundError:
     """The error for a missing array, saying what the store does have."""
     if not path.is_dir():
         return ZarrGroupNotFoundError(f"zarr store {path} does not exist (looked for array {group!r})")
+    if _node_array_format(path) is not None:
+        return ZarrGroupNotFoundError(
+            f"zarr store {path} holds a single array at its root, read as level {ROOT_LEVEL!r}; it has no "
+            f"level {group!r}"
+        )
     available = list_arrays(path)
     if not available:
         return ZarrGroupNotFoundError(
@@ -651,3 +722,78 @@ def _is_flat_chunk_key(name: str) -> bool:
     """Whether a file name is a flat multi-dimensional chunk key such as ``0.1.2``."""
     parts = name.split(".")
     return len(parts) > 1 and all(part.isdigit() for part in parts)
+
+
+def copy_store_as_format2(source: Path, target: Path) -> None:
+    """Copy a zarr-format-3 store as a zarr-format-2 store that copick reads (zarr 3 only).
+
+    Under zarr 3, data users write by hand into ``zarr()`` is format 3 unless they ask otherwise; copick (zarr 2)
+    reads only format 2. The hierarchy (a root array, or groups of arrays), attributes, shapes, chunk shapes, dtypes
+    and fill values are kept; arrays are written with copick's encoding (Blosc LZ4, nested ``/`` chunk keys), one
+    chunk at a time, and chunks holding only the fill value are not written.
+
+    Args:
+        source: The format-3 store.
+        target: Where to create the copy (must not exist).
+
+    Raises:
+        FileExistsError: ``target`` exists.
+        ValueError: zarr 2 is installed (it cannot read format 3), or the source's metadata is not valid format 3.
+    """
+    source, target = Path(source), Path(target)
+    if ZARR_MAJOR == 2:
+        raise ValueError(
+            f"zarr store {source} is in zarr format 3; zarr {zarr.__version__} cannot read it, so it cannot be "
+            "converted here. Export where zarr 3 is installed."
+        )
+    meta = _load_json_object(source / "zarr.json")
+    if meta.get("zarr_format") != 3 or meta.get("node_type") not in ("array", "group"):
+        raise ValueError(f"{source / 'zarr.json'} is not zarr format 3 metadata of an array or a group")
+    target.mkdir(parents=True)
+    try:
+        node = zarr.open(zarr.storage.LocalStore(source, read_only=True), mode="r", zarr_format=3)
+    except Exception as exc:
+        raise ValueError(f"zarr store {source} cannot be opened: {exc}") from exc
+    store = zarr.storage.LocalStore(target)
+    if isinstance(node, zarr.Array):
+        _copy_array_as_format2(node, store, "")
+    else:
+        _copy_group_as_format2(node, store, "")
+
+
+def _copy_group_as_format2(group: Any, store: Any, key: str) -> None:
+    """Recreate ``group`` (and everything below it) as format 2 at ``key`` of ``store``."""
+    copy = zarr.open_group(store, path=key, mode="w", zarr_format=2)
+    copy.attrs.put(dict(group.attrs))
+    for name, member in group.members():
+        child = f"{key}/{name}" if key else name
+        if isinstance(member, zarr.Array):
+            _copy_array_as_format2(member, store, child)
+        else:
+            _copy_group_as_format2(member, store, child)
+
+
+def _copy_array_as_format2(array: Any, store: Any, key: str) -> None:
+    """Write ``array`` as a format-2 array at ``key`` of ``store``, one source chunk at a time."""
+    copy = zarr.create_array(
+        store,
+        name=key or None,
+        shape=array.shape,
+        chunks=array.chunks,
+        dtype=array.dtype,
+        fill_value=array.fill_value,
+        compressors=_compressor(),
+        filters=None,
+        order="C",
+        chunk_key_encoding={"name": "v2", "separator": "/"},
+        zarr_format=2,
+        attributes=dict(array.attrs),
+        config={"write_empty_chunks": False},
+    )
+    if not array.shape:
+        copy[...] = array[...]
+        return
+    ranges = [range(0, n, c) for n, c in zip(array.shape, array.chunks, strict=True)]
+    for starts in itertools.product(*ranges):
+        region = tuple(slice(s, s + c) for s, c in zip(starts, array.chunks, strict=True))
+        copy[region] = array[region]

@@ -485,16 +485,99 @@ def _tool_creates_level_zero(store: object, data: np.ndarray) -> None:
     array[...] = data
 
 
-def test_a_writable_store_lets_a_tool_create_arrays_in_zarr_format_2(tmp_path: Path) -> None:
+def test_a_writable_store_of_a_new_entity_is_an_empty_directory(tmp_path: Path) -> None:
+    store = tmp_path / "wbp_sobel_features.zarr"
+    zarr_io.open_store(store, writable=True)
+    assert store.is_dir() and os.listdir(store) == []  # as copick's FSStore(create=True): no metadata to clash with
+    assert not zarr_io.has_data(store)
+    assert zarr_io.store_format(store) is None
+
+
+def test_a_writable_store_lets_a_tool_create_arrays_in_a_group(tmp_path: Path) -> None:
     store = tmp_path / "wbp_sobel_features.zarr"
     data = _volume((2, 10, 12, 14))
-    handle = zarr_io.open_store(store, writable=True)
-    assert _json(store / ".zgroup") == {"zarr_format": 2}  # created eagerly, so tools get format-2 arrays
-    assert not zarr_io.has_data(store)
-    _tool_creates_level_zero(handle, data)
+    _tool_creates_level_zero(zarr_io.open_store(store, writable=True), data)
     assert zarr_io.has_data(store)
-    assert _json(store / "0" / ".zarray")["zarr_format"] == 2
+    assert zarr_io.levels(store) == ["0"]
+    assert zarr_io.store_format(store) == zarr_io.ZARR_MAJOR  # the installed zarr's default format
     np.testing.assert_array_equal(zarr_io.read(store), data)
+
+
+@pytest.mark.parametrize("how", ["array", "create"])
+def test_a_writable_store_takes_an_array_at_its_root_which_reads_as_level_zero(tmp_path: Path, how: str) -> None:
+    store = tmp_path / "wbp.zarr"
+    data = _volume((20, 30, 40))
+    handle = zarr_io.open_store(store, writable=True)
+    if how == "array":
+        zarr.array(data, store=handle, chunks=(8, 8, 8))
+    else:
+        zarr.create((20, 30, 40), store=handle, dtype="f4", chunks=(8, 8, 8))[...] = data
+    assert zarr_io.levels(store) == ["0"]
+    assert zarr_io.list_arrays(store) == []  # nested chunk directories 0/, 1/… are not arrays
+    assert zarr_io.has_data(store)
+    assert zarr_io.array_info(store) == ((20, 30, 40), np.dtype("float32"))
+    np.testing.assert_array_equal(zarr_io.read(store), data)
+    np.testing.assert_array_equal(zarr_io.read(store, "0", (slice(2, 5), 3)), data[2:5, 3])
+    zarr_io.write(store, np.full((2, 2, 2), -1.0), "0", (slice(0, 2), slice(0, 2), slice(0, 2)))
+    assert zarr_io.read(store)[1, 1, 1] == -1.0
+    with pytest.raises(ZarrGroupNotFoundError, match="single array at its root"):
+        zarr_io.read(store, "1")
+
+
+def test_store_format_names_the_root_metadata(tmp_path: Path) -> None:
+    store = tmp_path / "t.zarr"
+    assert zarr_io.store_format(store) is None
+    store.mkdir()
+    (store / ".zgroup").write_text('{"zarr_format": 2}')
+    assert zarr_io.store_format(store) == 2
+    (store / "zarr.json").write_text('{"zarr_format": 3, "node_type": "group"}')
+    assert zarr_io.store_format(store) == 3  # what zarr 3 reads first
+
+
+@pytest.mark.skipif(zarr_io.ZARR_MAJOR != 2, reason="zarr 2 only: zarr 3 reads format 3")
+def test_zarr2_says_clearly_that_it_cannot_read_a_format_3_array(tmp_path: Path) -> None:
+    store = tmp_path / "t.zarr"
+    (store / "0").mkdir(parents=True)
+    (store / "0" / "zarr.json").write_text('{"zarr_format": 3, "node_type": "array"}')
+    with pytest.raises(ValueError, match="zarr format 3"):
+        zarr_io.read(store)
+
+
+@pytest.mark.skipif(zarr_io.ZARR_MAJOR != 3, reason="zarr 3 only: it writes format 3 by default")
+def test_a_format_3_group_is_copied_as_format_2_with_copicks_encoding(tmp_path: Path) -> None:
+    source = tmp_path / "v3.zarr"
+    data = _volume((20, 30, 40))
+    group = zarr.open_group(zarr_io.open_store(source, writable=True), mode="w")
+    group.create_array("0", data=data, chunks=(8, 16, 16))
+    group.create_array("1", data=data[::2, ::2, ::2], chunks=(8, 16, 16))
+    group.attrs["multiscales"] = [{"datasets": [{"path": "0"}, {"path": "1"}], "version": "0.4"}]
+    group["0"].attrs["note"] = "kept"
+    assert zarr_io.store_format(source) == 3
+    target = tmp_path / "v2.zarr"
+    zarr_io.copy_store_as_format2(source, target)
+    assert zarr_io.store_format(target) == 2 and not list(target.rglob("zarr.json"))
+    meta = _json(target / "0" / ".zarray")
+    assert meta["chunks"] == [8, 16, 16] and meta["dimension_separator"] == "/"
+    assert meta["compressor"]["cname"] == "lz4"
+    assert (target / "0" / "2" / "1" / "2").is_file()  # nested keys: copick finds them
+    assert _json(target / ".zattrs") == zarr_io.read_attrs(source)
+    assert _json(target / "0" / ".zattrs") == {"note": "kept"}
+    np.testing.assert_array_equal(zarr_io.read(target), data)
+    np.testing.assert_array_equal(zarr_io.read(target, "1"), data[::2, ::2, ::2])
+
+
+@pytest.mark.skipif(zarr_io.ZARR_MAJOR != 3, reason="zarr 3 only: it writes format 3 by default")
+def test_a_format_3_root_array_is_copied_as_a_format_2_root_array(tmp_path: Path) -> None:
+    source = tmp_path / "v3.zarr"
+    data = np.arange(5 * 6 * 7, dtype=np.int16).reshape(5, 6, 7)
+    zarr.array(data, store=zarr_io.open_store(source, writable=True), chunks=(2, 3, 7), fill_value=3)
+    target = tmp_path / "v2.zarr"
+    zarr_io.copy_store_as_format2(source, target)
+    meta = _json(target / ".zarray")
+    assert (meta["shape"], meta["chunks"], meta["dtype"], meta["fill_value"]) == ([5, 6, 7], [2, 3, 7], "<i2", 3)
+    np.testing.assert_array_equal(zarr_io.read(target), data)
+    with pytest.raises(FileExistsError):
+        zarr_io.copy_store_as_format2(source, target)
 
 
 def test_opening_a_writable_store_keeps_existing_data(tomogram: tuple[Path, np.ndarray]) -> None:
@@ -653,3 +736,39 @@ def test_copick_in_another_venv_reads_stores_written_by_zarr3(tmp_path: Path) ->
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["zarr"].startswith("2.")
     assert report == {**report, "equal": True, "shapes": [[20, 30, 300], [10, 15, 150]], "dtype": "float32"}
+
+
+@pytest.mark.copick
+@pytest.mark.skipif(zarr_io.ZARR_MAJOR == 2, reason="zarr 3 only: it writes the format-3 stores being converted")
+def test_copicks_zarr_in_another_venv_reads_format_3_stores_converted_to_format_2(tmp_path: Path) -> None:
+    python = _copick_python()
+    if python is None:
+        pytest.skip("no copick interpreter (set COPICK_DB_COPICK_PYTHON or create .venv-copick)")
+    data = _volume((20, 30, 40), seed=13)
+    root_array, group = tmp_path / "root.zarr", tmp_path / "group.zarr"
+    zarr.array(data, store=zarr_io.open_store(root_array, writable=True), chunks=(8, 16, 16))
+    hand = zarr.open_group(zarr_io.open_store(group, writable=True), mode="w")
+    hand.create_array("0", data=data, chunks=(8, 16, 16))
+    hand.attrs["multiscales"] = [{"datasets": [{"path": "0"}], "version": "0.4"}]
+    for store in (root_array, group):
+        zarr_io.copy_store_as_format2(store, tmp_path / f"v2-{store.name}")
+    np.save(tmp_path / "expected.npy", data)
+    script = textwrap.dedent(
+        f"""
+        import json, numpy as np, zarr
+        def fsstore(name):
+            path = {str(tmp_path)!r} + "/v2-" + name
+            return zarr.storage.FSStore(path, key_separator="/", dimension_separator="/", mode="r")
+        expected = np.load({str(tmp_path / "expected.npy")!r})
+        root_array = zarr.open(fsstore("root.zarr"), mode="r")
+        group = zarr.open(fsstore("group.zarr"), mode="r")
+        print(json.dumps({{"root": bool(np.array_equal(root_array[...], expected)),
+                          "group": bool(np.array_equal(group["0"][...], expected)),
+                          "attrs": group.attrs.asdict(), "zarr": zarr.__version__}}))
+        """
+    )
+    result = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["zarr"].startswith("2.")
+    assert report["root"] and report["group"]
+    assert report["attrs"] == {"multiscales": [{"datasets": [{"path": "0"}], "version": "0.4"}]}
