@@ -2,8 +2,10 @@
 
 A copick store is a zarr-format-2 group: ``.zgroup``, ``.zattrs`` (OME-NGFF multiscales) and arrays ``0``, ``1``…
 copick's ``new_tomogram``/``new_features``/``new_segmentation`` create the store directory before any data, so an
-**empty directory is a real entity without data**. A directory with content but no group metadata is not a zarr
-store, and a zarr-v3 store (``zarr.json``) is unreadable for copick; both are refused.
+**empty directory is a real entity without data**. Users also write one array at the store's root
+(``zarr.array(data, store=tomo.zarr())``): its ``.zarray`` is level 0. A directory with content but neither group
+nor array metadata is not a zarr store, and a zarr-v3 store (``zarr.json``) is unreadable for copick; both are
+refused.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from copick_db.filesystem.layout import SourceError
 __all__ = ["METADATA_FILES", "StoreInfo", "inspect_store", "store_signature"]
 
 #: The files whose size and mtime stand for a store's content in change detection (chunk writes do not count).
-METADATA_FILES = (".zgroup", ".zattrs", "0/.zarray")
+METADATA_FILES = (".zgroup", ".zattrs", ".zarray", "0/.zarray")
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,10 @@ def inspect_store(path: Path) -> StoreInfo:
         return StoreInfo(False, None, None)
     if "zarr.json" in entries:
         raise SourceError("a zarr-v3 store (zarr.json); copick reads only zarr format 2 (.zgroup/.zarray)")
+    if ".zarray" in entries:  # one array at the root: it is level 0
+        return StoreInfo(True, _shape(_json_object(path / ".zarray"), path / ".zarray"), None)
     if ".zgroup" not in entries and ".zattrs" not in entries:
-        raise SourceError("not a zarr store: it has content but no .zgroup or .zattrs")
+        raise SourceError("not a zarr store: it has content but no .zgroup, .zattrs or .zarray")
     attrs = _json_object(path / ".zattrs") if ".zattrs" in entries else {}
     if ".zgroup" in entries:
         _json_object(path / ".zgroup")
@@ -102,7 +106,7 @@ def _json_object(file: Path) -> dict[str, Any]:
 
 def _shape(meta: dict[str, Any], file: Path) -> tuple[int, ...]:
     """The array's shape, once its metadata is known to describe an array zarr can read."""
-    where = f"{file.parent.name}/.zarray"
+    where = f"{file.parent.name}/{file.name}"
     shape, chunks = meta.get("shape"), meta.get("chunks")
     if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
         raise SourceError(f"{where} has no valid shape: {shape!r}")

@@ -332,3 +332,19 @@ def test_features_of_a_static_tomogram_are_written_to_the_overlay(project):
     assert [f.feature_type for f in project.open().get_run("TS_001").get_voxel_spacing(10.0).tomograms[0].features] == [
         "sobel"
     ]
+
+
+def test_a_store_holding_one_root_array_is_imported_as_level_zero(project):
+    """What ``zarr.array(data, store=tomo.zarr())`` leaves: a ``.zarray`` at the store's root, no group."""
+    data = np.arange(6 * 5 * 4, dtype=np.float32).reshape(6, 5, 4)
+    store = project.tomogram("TS_1", 10.0, "handmade", None)
+    store.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(store)
+    zarr = pytest.importorskip("zarr")
+    kwargs = {"zarr_format": 2} if zarr.__version__.startswith("3") else {}
+    zarr.array(data, store=str(store), chunks=(3, 3, 3), **kwargs)
+    report = project.import_()
+    assert not report.skipped
+    tomo = project.open().get_run("TS_1").get_voxel_spacing(10.0).get_tomogram("handmade")
+    np.testing.assert_array_equal(tomo.numpy(), data)
+    assert tomo.meta.dimensions == (4, 5, 6)
