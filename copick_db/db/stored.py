@@ -142,6 +142,9 @@ class StoredVolume:
                 self._refresh_dimensions(tuple(array.shape))
         return array
 
+    def _level_shape(self, zarr_group: str = "0") -> tuple[int, ...]:
+        return tuple(self._array(str(zarr_group)).shape)
+
     def _refresh_dimensions(self, shape: tuple[int, ...]) -> None:
         """Record the size of level 0 in the row and the meta model when it differs from what they hold.
 

@@ -30,6 +30,10 @@ class VolumeMixin:
     def _write_region(self, data: np.ndarray, zarr_group: str, selection: tuple) -> None:
         raise NotImplementedError
 
+    def _level_shape(self, zarr_group: str = "0") -> tuple[int, ...]:
+        """The shape of one level, from its metadata (backend hook; KeyError when the level does not exist)."""
+        raise NotImplementedError
+
     def numpy(self, zarr_group: str = "0", x: slice = _ALL, y: slice = _ALL, z: slice = _ALL) -> np.ndarray:
         """Read a region as a numpy array indexed ``[z, y, x]``.
 

@@ -84,6 +84,17 @@ def test_df_writes_relion5_columns_with_positions_plus_translations_and_inverse_
     np.testing.assert_allclose(centred, LOCATIONS + SHIFTS - CENTRE, atol=1e-12)
 
 
+def test_df_centres_on_a_hand_written_tomogram_whose_size_was_never_recorded(root):
+    zarr = pytest.importorskip("zarr")
+    run = root.new_run("TS_009")
+    tomogram = run.new_voxel_spacing(10.0).new_tomogram("wbp")
+    zarr.array(np.zeros((20, 30, 40), np.float32), store=tomogram.zarr())  # a root array: level "0"
+    run.new_picks("ribosome", "1", "alice").from_numpy(LOCATIONS)
+    frame = run.get_picks(object_name="ribosome")[0].df()
+    centred = frame[["rlnCenteredCoordinateXAngst", "rlnCenteredCoordinateYAngst", "rlnCenteredCoordinateZAngst"]]
+    np.testing.assert_allclose(centred, LOCATIONS - CENTRE, atol=1e-12)
+
+
 def test_df_format_relion_is_the_default(run):
     picks = _picks(run)
     pd.testing.assert_frame_equal(picks.df("relion"), picks.df())
