@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 $(VENV_COPICK)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV_COPICK)
 	$(PY_COPICK) -m pip install $(PIP_FLAGS) --upgrade pip
-	$(PY_COPICK) -m pip install $(PIP_FLAGS) 'copick==1.31.*' -e '.[test,bench]'
+	$(PY_COPICK) -m pip install $(PIP_FLAGS) 'copick==1.31.*' 'copick-utils==1.10.*' -e '.[test,bench]'
 	touch $@
 
 venv: $(VENV)/.installed
