@@ -135,7 +135,7 @@ class CopickRootDB(CopickRoot):
     def get_runs_in_split(self, split: str) -> list[CopickRunDB]:
         """The runs assigned to ``split``, sorted by name, in one indexed query."""
         rows = self.catalog.rows(RunRow, {"split": split}, columns=RUN_COLUMNS, order_by=("name",))
-        return self._runs.share_all(CopickRunDB.from_row(self, row) for row in rows)
+        return self._run_index.share_all(CopickRunDB.from_row(self, row) for row in rows)
 
     def _store_splits(self, assignments: dict[str, str | None], clear_existing: bool) -> None:
         with self.catalog.writing() as conn:
@@ -146,7 +146,7 @@ class CopickRootDB(CopickRoot):
             if missing:  # raising inside the transaction rolls every change back
                 shown = ", ".join(repr(n) for n in missing[:10]) + (" ..." if len(missing) > 10 else "")
                 raise ValueError(f"No such run(s): {shown}; create them first or drop them from the splits.")
-        for run in self._runs.by_key.values():  # the objects handed out show the new splits at once
+        for run in self._run_index.by_key.values():  # the objects handed out show the new splits at once
             if run.name in assignments:
                 run._split = assignments[run.name]
             elif clear_existing:
@@ -161,7 +161,10 @@ class CopickRootDB(CopickRoot):
         """The pickable objects, in the order they were added, read from the catalog."""
         rows = self.catalog.rows(PickableObjectRow, order_by=("position",))
         objects = [CopickObjectDB.from_row(self, row) for row in rows]
-        self.config.pickable_objects = [o.meta for o in objects]
+        stored = {o.name for o in objects}
+        # Objects appended to the config by hand stay listed there, to be stored on first use (see get_object).
+        appended = [m for m in self.config.pickable_objects if getattr(m, "name", None) not in stored]
+        self.config.pickable_objects = [o.meta for o in objects] + appended
         return objects
 
     def _create_object(self, obj: CopickObjectDB) -> None:
@@ -175,7 +178,7 @@ class CopickRootDB(CopickRoot):
 
     def _run_binder(self) -> Any:
         """A function giving the run object of a cross-run row: the one this root handed out, or a new recorded one."""
-        known = self._runs.by_key
+        known = self._run_index.by_key
 
         def run_for(row: Any) -> CopickRunDB:
             run = known.get(row.run__name)
@@ -268,7 +271,7 @@ class CopickRootDB(CopickRoot):
             PicksRow,
             columns,
             CopickPicksDB.from_row,
-            "_picks",
+            "_picks_index",
             object_name,
             user_id,
             session_id,
@@ -288,7 +291,7 @@ class CopickRootDB(CopickRoot):
     ) -> list[CopickMeshDB]:
         """Meshes across runs in one indexed query; each is bound to its run (arguments as for get_picks)."""
         return self._owned_across_runs(
-            MeshRow, MESH_COLUMNS, CopickMeshDB.from_row, "_meshes", object_name, user_id, session_id, runs, split
+            MeshRow, MESH_COLUMNS, CopickMeshDB.from_row, "_mesh_index", object_name, user_id, session_id, runs, split
         )
 
     def get_filaments(
@@ -304,7 +307,16 @@ class CopickRootDB(CopickRoot):
         columns = FILAMENTS_COLUMNS + filament_codec.DATA_COLUMNS
         factory = CopickFilamentsDB.from_row
         return self._owned_across_runs(
-            FilamentsRow, columns, factory, "_filaments", object_name, user_id, session_id, runs, split, preloaded=True
+            FilamentsRow,
+            columns,
+            factory,
+            "_filament_index",
+            object_name,
+            user_id,
+            session_id,
+            runs,
+            split,
+            preloaded=True,
         )
 
     def get_segmentations(
@@ -332,7 +344,7 @@ class CopickRootDB(CopickRoot):
             where,
             SEGMENTATION_COLUMNS,
             CopickSegmentationDB.from_row,
-            "_segmentations",
+            "_segmentation_index",
             runs,
             SEGMENTATION_ORDER,
             keep=lambda row: matches_voxel_size(row.voxel_size, voxel_sizes),
@@ -360,8 +372,8 @@ class CopickRootDB(CopickRoot):
             if vs is None:
                 run = run_for(row)
                 record = _VsRecord(*(getattr(row, f"vs__{f}") for f in VS_FIELDS))
-                vs = spacings[row.vs__id] = run._voxel_spacings.share(CopickVoxelSpacingDB.from_row(run, record))
-            result.append(vs._tomograms.share(CopickTomogramDB.from_row(vs, row)))
+                vs = spacings[row.vs__id] = run._voxel_spacing_index.share(CopickVoxelSpacingDB.from_row(run, record))
+            result.append(vs._tomogram_index.share(CopickTomogramDB.from_row(vs, row)))
         return result
 
     def stats(self) -> dict[str, Any]:

@@ -12,7 +12,8 @@ Design invariants:
   recorded under its identity key; a later lookup of the same entity returns the recorded object. Parents are
   themselves unique (the root records its runs, each run its voxel spacings, ...), so identity holds per root.
 - The listing, once loaded, is ordered by identity (as the catalog orders listings) and holds only recorded
-  objects; ``new_*`` records a child without loading the listing (a write never costs a listing query).
+  objects. ``new_*`` loads it first and appends the new child (:meth:`Children.append_new`), as copick does, so
+  copick code that inspects the loaded list after a write sees it.
 - ``remove`` drops a deleted child from the record and the listing; ``clear`` (refresh) forgets every object, so
   the next access builds new ones. Roots opened separately share nothing.
 """
@@ -23,6 +24,8 @@ import bisect
 from collections.abc import Callable, Hashable, Iterable
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
+
+from copick_db.errors import DuplicateEntityError
 
 T = TypeVar("T")
 
@@ -108,6 +111,42 @@ class Children(Generic[T]):
                 self.listing.remove(stale)
             bisect.insort(self.listing, entity, key=self._key)
         return entity
+
+    def append_new(
+        self,
+        entity: T,
+        persist: Callable[[T], None],
+        *,
+        query: Callable[[], Iterable[T]],
+        lookup: Callable[[], T | None],
+        exist_ok: bool,
+    ) -> T:
+        """Persist a new child and append it to the listing (loaded first with ``query``, as copick does).
+
+        Args:
+            entity: The new child.
+            persist: Writes it; raises DuplicateEntityError when its identity is taken.
+            query: Lists every child (loads the listing).
+            lookup: Finds the existing child with ``entity``'s identity in storage, or None.
+            exist_ok: On a duplicate, return the existing child's object instead of raising.
+
+        Raises:
+            DuplicateEntityError: The identity is taken and ``exist_ok`` is False.
+        """
+        self.listed(query)
+        try:
+            persist(entity)
+        except DuplicateEntityError:
+            existing = self.get(self._key(entity)) if exist_ok else None
+            if existing is None and exist_ok:  # made by another writer after the listing was loaded
+                found = lookup()
+                existing = None if found is None else self.add(found)
+            if existing is None:
+                raise DuplicateEntityError(
+                    f"{entity!r} already exists; pass exist_ok=True to get the existing one."
+                ) from None
+            return existing
+        return self.add(entity)
 
     def remove(self, entity: T) -> None:
         """Forget a deleted child: it leaves the record and the listing."""

@@ -50,8 +50,9 @@ def _sanitized(name: object, what: str) -> str:
     text = require_str(name, what)
     result = _INVALID_CHARS.sub("-", text).strip("-")
     if not result:
-        raise ValueError(
-            f"{what} {text!r} cannot be used: it is empty or consists only of invalid characters ({_RULE})"
+        raise ValueError(  # copick's own words first: code written for copick matches on them
+            f"Filename cannot be empty or completely consist of invalid characters: {what} {text!r} cannot be used "
+            f"({_RULE})."
         )
     return result
 
@@ -74,7 +75,7 @@ def sanitize_name(name: str, *, warn: bool = True) -> str:
     """
     result = _sanitized(name, "name")
     if warn and result != name:
-        warnings.warn(f"'{name}' was sanitized to '{result}'", UserWarning, stacklevel=2)
+        warnings.warn(_sanitized_warning("Input", name, result), UserWarning, stacklevel=2)
     return result
 
 
@@ -93,7 +94,10 @@ def validate_name(name: str, what: str = "name") -> str:
     """
     result = _sanitized(name, what)
     if result != name:
-        raise ValueError(f"{what} {name!r} is not a valid name ({_RULE}); use {result!r} instead")
+        raise ValueError(
+            f"{what} {name!r} is not a valid name: it contains invalid characters ({_RULE}); use {result!r} instead "
+            "(sanitize_name() cleans a name)"
+        )
     return name
 
 
@@ -114,5 +118,10 @@ def repair_name(name: str, what: str, stacklevel: int = 3) -> str:
     """
     result = _sanitized(name, what)
     if result != name:
-        warnings.warn(f"{what} '{name}' was sanitized to '{result}'", UserWarning, stacklevel=stacklevel)
+        warnings.warn(_sanitized_warning(what, name, result), UserWarning, stacklevel=stacklevel)
     return result
+
+
+def _sanitized_warning(what: str, name: str, result: str) -> str:
+    """The warning for a repaired name, in copick's words (code written for copick matches on them)."""
+    return f"{what} '{name}' contains invalid characters. It has been sanitized to '{result}'."

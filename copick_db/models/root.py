@@ -51,7 +51,7 @@ class CopickRoot(ReadOnlyGuard):
 
     def __init__(self, config: CopickConfig) -> None:
         self.config = config
-        self._runs: Children[CopickRun] = Children(attrgetter("name"))
+        self._run_index: Children[CopickRun] = Children(attrgetter("name"))  # one object per run (models.children)
         self._objects: list[CopickObject] | None = None
 
     def __repr__(self) -> str:
@@ -84,9 +84,14 @@ class CopickRoot(ReadOnlyGuard):
         raise NotImplementedError
 
     @property
+    def _runs(self) -> list[CopickRun] | None:
+        """The loaded run listing, or None until runs are listed (copick's attribute, read by copick's tests)."""
+        return self._run_index.listing
+
+    @property
     def runs(self) -> list[CopickRun]:
         """All runs, loaded on first access and cached until :meth:`refresh`."""
-        return self._runs.listed(self.query)
+        return self._run_index.listed(self.query)
 
     def _query_run(self, name: str) -> CopickRun | None:
         """Look one run up by name without loading the others (backend hook; the default scans ``query()``)."""
@@ -106,7 +111,7 @@ class CopickRoot(ReadOnlyGuard):
         Returns:
             The run, or None when it does not exist and no kwargs were given.
         """
-        runs = self._runs
+        runs = self._run_index
         run = runs.get(name)
         if run is None and runs.listing is None:
             run = self._query_run(name)
@@ -144,6 +149,7 @@ class CopickRoot(ReadOnlyGuard):
         meta_kwargs, ctor_kwargs = split_kwargs(meta_cls, kwargs)
         check_ctor_kwargs("new_run()", ctor_kwargs)
         run = run_cls(self, meta_cls(name=name, **meta_kwargs), **ctor_kwargs)
+        self._run_index.listed(self.query)  # as copick: the list is loaded and the new run joins it
         try:
             self._create_run(run)
         except DuplicateEntityError:
@@ -151,11 +157,14 @@ class CopickRoot(ReadOnlyGuard):
                 raise DuplicateEntityError(
                     f"Run {name!r} already exists; pass exist_ok=True to get the existing one."
                 ) from None
+            known = self._run_index.get(name)
+            if known is not None:
+                return known
             existing = self._query_run(name)
             if existing is None:  # deleted between our insert attempt and the lookup
                 return self.new_run(name, exist_ok=exist_ok, **kwargs)
-            return self._runs.share(existing)
-        return self._runs.add(run)
+            return self._run_index.add(existing)
+        return self._run_index.add(run)
 
     def delete_run(self, name: str) -> None:
         """Delete the run called ``name`` and everything in it; a missing run is a no-op (copick behaviour)."""
@@ -164,7 +173,7 @@ class CopickRoot(ReadOnlyGuard):
             run.delete()
 
     def _forget_run(self, run: CopickRun) -> None:
-        self._runs.remove(run)
+        self._run_index.remove(run)
 
     # -- pickable objects -------------------------------------------------------------------------------------
 
@@ -185,8 +194,35 @@ class CopickRoot(ReadOnlyGuard):
         return self._objects
 
     def get_object(self, name: str) -> CopickObject | None:
-        """Return the pickable object called ``name``, or None."""
-        return next((o for o in self.pickable_objects if o.name == name), None)
+        """Return the pickable object called ``name``, or None.
+
+        An object that code appended to ``config.pickable_objects`` by hand (copick reads its objects from there) is
+        stored on first use, with the next free label if its own is taken.
+        """
+        found = next((o for o in self.pickable_objects if o.name == name), None)
+        if found is None and not self.read_only:
+            found = self._adopt_configured_object(name)
+        return found
+
+    def _adopt_configured_object(self, name: str) -> CopickObject | None:
+        """Store the object called ``name`` that was appended to ``config.pickable_objects``; None if there is none."""
+        appended = next((m for m in self.config.pickable_objects if getattr(m, "name", None) == name), None)
+        if appended is None:
+            return None
+        # copick's own PickableObject is accepted by value, as everywhere else.
+        fields = PickableObject.model_validate(appended.model_dump()).model_dump(exclude={"name"})
+        label = fields.pop("label")
+        holder = next((o for o in self.pickable_objects if label is not None and o.label == label), None)
+        if holder is not None:
+            warnings.warn(
+                f"Object {name!r}, added to config.pickable_objects, has label {label}, which {holder.name!r} already "
+                "uses; it gets the next free label (labels identify objects in multilabel segmentations).",
+                UserWarning,
+                stacklevel=3,
+            )
+            label = None
+        self.config.pickable_objects.remove(appended)  # new_object lists the stored version
+        return self.new_object(name, label=label, exist_ok=True, **fields)
 
     def _create_object(self, obj: CopickObject) -> None:
         """Persist a new pickable object; DuplicateEntityError on a taken name or label (backend hook)."""
@@ -528,5 +564,5 @@ class CopickRoot(ReadOnlyGuard):
 
     def refresh(self) -> None:
         """Forget cached runs and objects; the next access queries storage again."""
-        self._runs.clear()
+        self._run_index.clear()
         self._objects = None

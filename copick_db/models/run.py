@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from copick_db.errors import DuplicateEntityError
 from copick_db.models.children import Children
 from copick_db.models.entity import (
     ReadOnlyGuard,
@@ -54,11 +53,11 @@ class CopickRun(ReadOnlyGuard):
         self.config = config or root.config
         self._read_only = read_only
         # One object per child entity (see models.children): the run hands out only what these record.
-        self._voxel_spacings: Children[CopickVoxelSpacing] = Children()
-        self._picks: Children[CopickPicks] = Children()
-        self._meshes: Children[CopickMesh] = Children()
-        self._segmentations: Children[CopickSegmentation] = Children()
-        self._filaments: Children[CopickFilaments] = Children()
+        self._voxel_spacing_index: Children[CopickVoxelSpacing] = Children()
+        self._picks_index: Children[CopickPicks] = Children()
+        self._mesh_index: Children[CopickMesh] = Children()
+        self._segmentation_index: Children[CopickSegmentation] = Children()
+        self._filament_index: Children[CopickFilaments] = Children()
 
     def _parent_entity(self) -> ReadOnlyGuard:
         return self.root
@@ -167,50 +166,72 @@ class CopickRun(ReadOnlyGuard):
 
     # -- lazy caches ------------------------------------------------------------------------------------------
 
+    # copick's attribute names: the loaded listing of each kind, or None until it is listed (copick's tests read them).
+
+    @property
+    def _voxel_spacings(self) -> list[CopickVoxelSpacing] | None:
+        return self._voxel_spacing_index.listing
+
+    @property
+    def _picks(self) -> list[CopickPicks] | None:
+        return self._picks_index.listing
+
+    @property
+    def _meshes(self) -> list[CopickMesh] | None:
+        return self._mesh_index.listing
+
+    @property
+    def _segmentations(self) -> list[CopickSegmentation] | None:
+        return self._segmentation_index.listing
+
+    @property
+    def _filaments(self) -> list[CopickFilaments] | None:
+        return self._filament_index.listing
+
     @property
     def voxel_spacings(self) -> list[CopickVoxelSpacing]:
         """The run's voxel spacings, loaded on first access."""
-        return self._voxel_spacings.listed(self.query_voxelspacings)
+        return self._voxel_spacing_index.listed(self.query_voxelspacings)
 
     @property
     def picks(self) -> list[CopickPicks]:
         """The run's pick sets, loaded on first access."""
-        return self._picks.listed(self.query_picks)
+        return self._picks_index.listed(self.query_picks)
 
     @property
     def filaments(self) -> list[CopickFilaments]:
         """The run's filament sets, loaded on first access."""
-        return self._filaments.listed(self.query_filaments)
+        return self._filament_index.listed(self.query_filaments)
 
     @property
     def meshes(self) -> list[CopickMesh]:
         """The run's meshes, loaded on first access."""
-        return self._meshes.listed(self.query_meshes)
+        return self._mesh_index.listed(self.query_meshes)
 
     @property
     def segmentations(self) -> list[CopickSegmentation]:
         """The run's segmentations, loaded on first access."""
-        return self._segmentations.listed(self.query_segmentations)
+        return self._segmentation_index.listed(self.query_segmentations)
 
     def refresh_voxel_spacings(self) -> None:
         """Forget cached voxel spacings."""
-        self._voxel_spacings.clear()
+        self._voxel_spacing_index.clear()
 
     def refresh_picks(self) -> None:
         """Forget cached pick sets."""
-        self._picks.clear()
+        self._picks_index.clear()
 
     def refresh_meshes(self) -> None:
         """Forget cached meshes."""
-        self._meshes.clear()
+        self._mesh_index.clear()
 
     def refresh_filaments(self) -> None:
         """Forget cached filament sets."""
-        self._filaments.clear()
+        self._filament_index.clear()
 
     def refresh_segmentations(self) -> None:
         """Forget cached segmentations."""
-        self._segmentations.clear()
+        self._segmentation_index.clear()
 
     def refresh(self) -> None:
         """Forget every cache of this run; the next access queries storage."""
@@ -227,7 +248,7 @@ class CopickRun(ReadOnlyGuard):
 
         If it is missing and keyword arguments are given, it is created with them.
         """
-        spacings = self._voxel_spacings
+        spacings = self._voxel_spacing_index
         found = spacings.get((round(float(voxel_size), 3),))
         if found is None or not voxel_sizes_match(found.voxel_size, voxel_size):
             if spacings.listing is not None:
@@ -244,7 +265,7 @@ class CopickRun(ReadOnlyGuard):
     ) -> list[CopickPicks]:
         """Pick sets matching every given filter; each filter is one value or an iterable of values."""
         filters = (as_filter(object_name), as_filter(user_id), as_filter(session_id))
-        children = self._picks
+        children = self._picks_index
         if children.listing is not None:
             return _filter_owned(children.listing, *filters)
         return children.share_all(self._query_picks(*filters))
@@ -252,7 +273,7 @@ class CopickRun(ReadOnlyGuard):
     def get_meshes(self, object_name: Any = None, user_id: Any = None, session_id: Any = None) -> list[CopickMesh]:
         """Meshes matching every given filter; each filter is one value or an iterable of values."""
         filters = (as_filter(object_name), as_filter(user_id), as_filter(session_id))
-        children = self._meshes
+        children = self._mesh_index
         if children.listing is not None:
             return _filter_owned(children.listing, *filters)
         return children.share_all(self._query_meshes(*filters))
@@ -262,7 +283,7 @@ class CopickRun(ReadOnlyGuard):
     ) -> list[CopickFilaments]:
         """Filament sets matching every given filter; each filter is one value or an iterable of values."""
         filters = (as_filter(object_name), as_filter(user_id), as_filter(session_id))
-        children = self._filaments
+        children = self._filament_index
         if children.listing is not None:
             return _filter_owned(children.listing, *filters)
         return children.share_all(self._query_filaments(*filters))
@@ -295,7 +316,7 @@ class CopickRun(ReadOnlyGuard):
             **kwargs: Accepted for subclasses; ignored.
         """
         filters = segmentation_filters(user_id, session_id, is_multilabel, name, voxel_size, is_instance, is_panoptic)
-        children = self._segmentations
+        children = self._segmentation_index
         if children.listing is not None:
             return _filter_segmentations(children.listing, filters)
         return children.share_all(self._query_segmentations(filters))
@@ -347,7 +368,13 @@ class CopickRun(ReadOnlyGuard):
         meta_kwargs, ctor_kwargs = split_kwargs(meta_cls, kwargs)
         check_ctor_kwargs("new_voxel_spacing()", ctor_kwargs)
         vs = vs_cls(self, meta_cls(voxel_size=voxel_size, **meta_kwargs), **ctor_kwargs)
-        return self._add(vs, "_voxel_spacings", exist_ok, lambda: self._query_voxel_spacing(voxel_size))
+        return self._add(
+            vs,
+            self._voxel_spacing_index,
+            self.query_voxelspacings,
+            exist_ok,
+            lambda: self._query_voxel_spacing(voxel_size),
+        )
 
     def _owner(self, user_id: str | None, session_id: Any) -> tuple[str, str]:
         if session_id is None:
@@ -386,7 +413,11 @@ class CopickRun(ReadOnlyGuard):
         )
         picks = picks_cls(self, meta)
         return self._add(
-            picks, "_picks", exist_ok, lambda: _first(self._query_picks((object_name,), (user_id,), (session_id,)))
+            picks,
+            self._picks_index,
+            self.query_picks,
+            exist_ok,
+            lambda: _first(self._query_picks((object_name,), (user_id,), (session_id,))),
         )
 
     def new_filaments(
@@ -414,7 +445,8 @@ class CopickRun(ReadOnlyGuard):
         filaments = filaments_cls(self, meta)
         return self._add(
             filaments,
-            "_filaments",
+            self._filament_index,
+            self.query_filaments,
             exist_ok,
             lambda: _first(self._query_filaments((object_name,), (user_id,), (session_id,))),
         )
@@ -442,7 +474,11 @@ class CopickRun(ReadOnlyGuard):
         meta = meta_cls(pickable_object_name=object_name, user_id=user_id, session_id=session_id, **meta_kwargs)
         mesh = mesh_cls(self, meta, **ctor_kwargs)
         return self._add(
-            mesh, "_meshes", exist_ok, lambda: _first(self._query_meshes((object_name,), (user_id,), (session_id,)))
+            mesh,
+            self._mesh_index,
+            self.query_meshes,
+            exist_ok,
+            lambda: _first(self._query_meshes((object_name,), (user_id,), (session_id,))),
         )
 
     def new_segmentation(
@@ -508,27 +544,28 @@ class CopickRun(ReadOnlyGuard):
         filters = segmentation_filters(
             user_id, session_id, bool(is_multilabel), name, voxel_size, bool(is_instance), bool(is_panoptic)
         )
-        return self._add(seg, "_segmentations", exist_ok, lambda: _first(self._query_segmentations(filters)))
+        return self._add(
+            seg,
+            self._segmentation_index,
+            self.query_segmentations,
+            exist_ok,
+            lambda: _first(self._query_segmentations(filters)),
+        )
 
-    def _add(self, entity: Any, cache: str, exist_ok: bool, lookup: Any) -> Any:
-        """Persist a new child and record it; on a duplicate return the existing one's object if allowed."""
-        children: Children = getattr(self, cache)
-        try:
-            self._create_child(entity)
-        except DuplicateEntityError:
-            known = children.get(entity.identity) if exist_ok else None
-            existing = known if known is not None else (lookup() if exist_ok else None)
-            if existing is None:
-                raise DuplicateEntityError(
-                    f"{entity!r} already exists; pass exist_ok=True to get the existing one."
-                ) from None
-            return children.share(existing)
-        return children.add(entity)
+    def _add(self, entity: Any, children: Children, query: Any, exist_ok: bool, lookup: Any) -> Any:
+        """Persist a new child into the parent's listing (see :meth:`Children.append_new`)."""
+        return children.append_new(entity, self._create_child, query=query, lookup=lookup, exist_ok=exist_ok)
 
     def _forget(self, entity: Any) -> None:
         """Drop a deleted child from whichever record holds it."""
-        for cache in ("_voxel_spacings", "_picks", "_meshes", "_segmentations", "_filaments"):
-            getattr(self, cache).remove(entity)
+        for children in (
+            self._voxel_spacing_index,
+            self._picks_index,
+            self._mesh_index,
+            self._segmentation_index,
+            self._filament_index,
+        ):
+            children.remove(entity)
 
     # -- bulk deletes -----------------------------------------------------------------------------------------
 

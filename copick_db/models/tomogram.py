@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from copick_db.errors import DuplicateEntityError
 from copick_db.models.children import Children
 from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, identity_property, split_kwargs
 from copick_db.models.meta import CopickFeaturesMeta, CopickTomogramMeta
@@ -39,7 +38,7 @@ class CopickTomogram(VolumeMixin, ReadOnlyGuard):
         self.meta = meta
         self.config = config or voxel_spacing.config
         self._read_only = read_only
-        self._features: Children[CopickFeatures] = Children()  # one object per feature map (models.children)
+        self._feature_index: Children[CopickFeatures] = Children()  # one object per feature map (models.children)
 
     def _parent_entity(self) -> ReadOnlyGuard:
         return self.voxel_spacing
@@ -70,13 +69,18 @@ class CopickTomogram(VolumeMixin, ReadOnlyGuard):
         raise NotImplementedError
 
     @property
+    def _features(self) -> list[CopickFeatures] | None:
+        """The loaded feature-map listing, or None until listed (copick's attribute, read by copick's tests)."""
+        return self._feature_index.listing
+
+    @property
     def features(self) -> list[CopickFeatures]:
         """The feature maps computed on this tomogram, loaded on first access."""
-        return self._features.listed(self.query_features)
+        return self._feature_index.listed(self.query_features)
 
     @features.setter
     def features(self, value: list[CopickFeatures]) -> None:
-        self._features.set_listing(value)
+        self._feature_index.set_listing(value)
 
     def _query_feature(self, feature_type: str) -> CopickFeatures | None:
         """Look one feature map up without loading the others (backend hook; the default scans the query)."""
@@ -84,7 +88,7 @@ class CopickTomogram(VolumeMixin, ReadOnlyGuard):
 
     def get_features(self, feature_type: str) -> CopickFeatures | None:
         """Return the feature map of ``feature_type``, or None."""
-        children = self._features
+        children = self._feature_index
         if children.listing is not None:
             return next((f for f in children.listing if f.feature_type == feature_type), None)
         found = children.get((feature_type,)) or self._query_feature(feature_type)
@@ -112,26 +116,20 @@ class CopickTomogram(VolumeMixin, ReadOnlyGuard):
         check_ctor_kwargs("new_features()", ctor_kwargs)
         meta = meta_cls(tomo_type=self.tomo_type, feature_type=feature_type, **meta_kwargs)
         features = feat_cls(self, meta, **ctor_kwargs)
-        try:
-            self._create_child(features)
-        except DuplicateEntityError:
-            found = None
-            if exist_ok:  # the listing may predate the other writer's feature map: then ask storage
-                found = self.get_features(feature_type) or self._query_feature(feature_type)
-                found = None if found is None else self._features.share(found)
-            if found is None:
-                raise DuplicateEntityError(
-                    f"{features!r} already exists; pass exist_ok=True to get the existing one."
-                ) from None
-            return found
-        return self._features.add(features)
+        return self._feature_index.append_new(
+            features,
+            self._create_child,
+            query=self.query_features,
+            lookup=lambda: self._query_feature(feature_type),
+            exist_ok=exist_ok,
+        )
 
     def _forget(self, features: CopickFeatures) -> None:
-        self._features.remove(features)
+        self._feature_index.remove(features)
 
     def refresh_features(self) -> None:
         """Forget cached feature maps."""
-        self._features.clear()
+        self._feature_index.clear()
 
     def refresh(self) -> None:
         """Forget every cache of this tomogram."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from copick_db.errors import DuplicateEntityError
 from copick_db.models.children import Children
 from copick_db.models.entity import ReadOnlyGuard, check_ctor_kwargs, identity_property, split_kwargs
 from copick_db.models.meta import CopickTomogramMeta, CopickVoxelSpacingMeta
@@ -33,7 +32,7 @@ class CopickVoxelSpacing(ReadOnlyGuard):
         self.meta = meta
         self.config = config or run.config
         self._read_only = read_only
-        self._tomograms: Children[CopickTomogram] = Children()  # one object per tomogram (models.children)
+        self._tomogram_index: Children[CopickTomogram] = Children()  # one object per tomogram (models.children)
 
     def _parent_entity(self) -> ReadOnlyGuard:
         return self.run
@@ -60,9 +59,14 @@ class CopickVoxelSpacing(ReadOnlyGuard):
         return [t for t in self.query_tomograms() if t.tomo_type == tomo_type]
 
     @property
+    def _tomograms(self) -> list[CopickTomogram] | None:
+        """The loaded tomogram listing, or None until listed (copick's attribute, read by copick's tests)."""
+        return self._tomogram_index.listing
+
+    @property
     def tomograms(self) -> list[CopickTomogram]:
         """The tomograms, loaded on first access."""
-        return self._tomograms.listed(self.query_tomograms)
+        return self._tomogram_index.listed(self.query_tomograms)
 
     def get_tomogram(self, tomo_type: str) -> CopickTomogram | None:
         """Return the tomogram of ``tomo_type``, or None (no deprecation warning, conflict C19)."""
@@ -73,7 +77,7 @@ class CopickVoxelSpacing(ReadOnlyGuard):
         """Tomograms of ``tomo_type``; every tomogram when None (conflict C22)."""
         if tomo_type is None:
             return list(self.tomograms)
-        children = self._tomograms
+        children = self._tomogram_index
         if children.listing is not None:
             return [t for t in children.listing if t.tomo_type == tomo_type]
         known = children.get((tomo_type,))
@@ -103,28 +107,20 @@ class CopickVoxelSpacing(ReadOnlyGuard):
         meta_kwargs, ctor_kwargs = split_kwargs(meta_cls, kwargs)
         check_ctor_kwargs("new_tomogram()", ctor_kwargs)
         tomogram = tomo_cls(self, meta_cls(tomo_type=tomo_type, **meta_kwargs), **ctor_kwargs)
-        try:
-            self._create_child(tomogram)
-        except DuplicateEntityError:
-            # The listing may predate the other writer's tomogram: then ask storage.
-            existing = (
-                (self.get_tomograms(tomo_type) or self._tomograms.share_all(self._query_tomograms(tomo_type)))
-                if exist_ok
-                else None
-            )
-            if not existing:
-                raise DuplicateEntityError(
-                    f"{tomogram!r} already exists; pass exist_ok=True to get the existing one."
-                ) from None
-            return existing[0]
-        return self._tomograms.add(tomogram)
+        return self._tomogram_index.append_new(
+            tomogram,
+            self._create_child,
+            query=self.query_tomograms,
+            lookup=lambda: next(iter(self._query_tomograms(tomo_type)), None),
+            exist_ok=exist_ok,
+        )
 
     def _forget(self, tomogram: CopickTomogram) -> None:
-        self._tomograms.remove(tomogram)
+        self._tomogram_index.remove(tomogram)
 
     def refresh_tomograms(self) -> None:
         """Forget cached tomograms."""
-        self._tomograms.clear()
+        self._tomogram_index.clear()
 
     def refresh(self) -> None:
         """Forget every cache of this voxel spacing."""

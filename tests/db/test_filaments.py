@@ -60,7 +60,7 @@ def test_getters_are_one_indexed_query_and_polylines_load_lazily(root, run, reop
     with count_selects(fresh) as n:
         found = fresh_run.get_filaments(user_id=["alice", "bob"], object_name="microtubule")
     assert n[0] == 1 and len(found) == 2
-    assert fresh_run._filaments.listing is None  # C9: random access does not fill the cache
+    assert fresh_run._filaments is None  # C9: random access does not fill the cache
     with count_selects(fresh) as n:
         lines = found[0].numpy()
     assert n[0] == 1 and len(lines) == 2

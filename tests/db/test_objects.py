@@ -9,6 +9,7 @@ import pytest
 import zarr
 
 import copick_db
+from copick_db.models import PickableObject
 
 MAP = np.random.default_rng(3).normal(size=(16, 18, 20))
 
@@ -200,3 +201,26 @@ def test_delete_removes_the_density_map_but_keeps_the_object(root, reopen):
     ribosome.delete()  # deleting again is a no-op
     ribosome.from_numpy(MAP, voxel_size=5.0)  # and a new map can be stored
     np.testing.assert_array_equal(reopen().get_object("ribosome").numpy(), MAP.astype(np.float32))
+
+
+def test_an_object_appended_to_the_config_is_stored_when_first_used(root, reopen):
+    root.config.pickable_objects.append(PickableObject(name="mito-chondria", is_particle=True, label=7, pdb_id="1abc"))
+    picks = root.new_run("TS_1").new_picks("mito-chondria", "1")
+    assert picks.pickable_object_name == "mito-chondria"
+    stored = reopen().get_object("mito-chondria")
+    assert (stored.label, stored.pdb_id, stored.is_particle) == (7, "1abc", True)
+    assert [o.name for o in root.pickable_objects].count("mito-chondria") == 1
+
+
+def test_an_appended_object_whose_label_is_taken_gets_the_next_free_one_with_a_warning(root, reopen):
+    root.config.pickable_objects.append(PickableObject(name="vesicle", is_particle=False, label=1))
+    with pytest.warns(UserWarning, match="label 1, which 'ribosome' already uses"):
+        obj = root.get_object("vesicle")
+    assert obj.label == 4
+    assert reopen().get_object("vesicle").label == 4
+
+
+def test_a_read_only_root_does_not_store_appended_objects(catalog_path, root):
+    with copick_db.open(catalog_path, read_only=True) as ro:
+        ro.config.pickable_objects.append(PickableObject(name="vesicle", is_particle=False, label=9))
+        assert ro.get_object("vesicle") is None

@@ -90,10 +90,10 @@ def test_get_run_on_a_fresh_root_does_not_load_every_run(root, reopen, count_sel
     with count_selects(fresh) as n:
         run = fresh.get_run("TS_003")
     assert run.name == "TS_003"
-    assert fresh._runs.listing is None  # C9 fast path: random access does not fill the cache
+    assert fresh._runs is None  # C9 fast path: random access does not fill the cache
     assert n[0] == 1
     assert fresh.get_run("missing") is None
-    assert fresh._runs.listing is None
+    assert fresh._runs is None
 
 
 def test_runs_is_loaded_in_one_query_and_then_cached(root, reopen, count_selects):

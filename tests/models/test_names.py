@@ -39,7 +39,7 @@ def test_leading_and_trailing_dashes_are_stripped(name, expected):
 
 
 def test_sanitize_warning_names_old_and_new_value():
-    with pytest.warns(UserWarning, match="'my_tomo' was sanitized to 'my-tomo'"):
+    with pytest.warns(UserWarning, match="'my_tomo' contains invalid characters. It has been sanitized to 'my-tomo'"):
         sanitize_name("my_tomo")
 
 
@@ -57,7 +57,7 @@ def test_sanitize_without_warn_is_silent():
 
 @pytest.mark.parametrize("name", ["", "___", "   ", "---", "_-_", "\x00"])
 def test_sanitize_of_name_with_nothing_valid_raises(name):
-    with pytest.raises(ValueError, match="empty or consists only of invalid characters"):
+    with pytest.raises(ValueError, match="cannot be empty or completely consist of invalid characters"):
         sanitize_name(name)
 
 
@@ -96,7 +96,7 @@ def test_validate_name_rejects_empty_result(name):
 
 
 def test_repair_name_warns_with_what_was_repaired():
-    with pytest.warns(UserWarning, match="tomo_type 'my_tomo' was sanitized to 'my-tomo'"):
+    with pytest.warns(UserWarning, match="tomo_type 'my_tomo' contains invalid characters. It has been sanitized to 'my-tomo'"):
         assert repair_name("my_tomo", "tomo_type") == "my-tomo"
 
 
