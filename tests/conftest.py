@@ -12,12 +12,21 @@ from sqlalchemy import event
 
 import copick_db
 from copick_db.db.root import CopickRootDB
+from copick_db.testing.backends import BACKEND_IDS, Backend, backend_named
 
 OBJECTS = [
     {"name": "ribosome", "is_particle": True, "label": 1, "color": [0, 117, 220, 255], "radius": 150.0},
     {"name": "proteasome", "is_particle": True, "label": 2, "radius": 90.0},
     {"name": "membrane", "is_particle": False, "label": 3},
 ]
+
+
+@pytest.fixture(params=BACKEND_IDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Each backend a project can live on (catalog × store); every root it opens is closed afterwards."""
+    chosen = backend_named(request.param)
+    yield chosen
+    chosen.close_all()
 
 
 @pytest.fixture

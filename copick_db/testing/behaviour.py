@@ -247,7 +247,7 @@ class CopickRootBehaviour:
         root.new_run("TS_002")
         fresh = self.reopen(root)
         assert fresh.get_run("TS_002").name == "TS_002"
-        assert fresh._runs.listing is None
+        assert fresh._runs is None
 
     def test_refresh_makes_other_writers_visible(self, root):
         root.new_run("TS_001")
@@ -875,3 +875,26 @@ class CopickRootBehaviour:
         assert [s.segmentation_type for s in run.segmentations] == ["instance"]
         run.delete_segmentations(is_instance=None, is_panoptic=None)
         assert self.reopen(root).get_run("TS_001").segmentations == []
+
+
+class CatalogBackendBehaviour(CopickRootBehaviour):
+    """The suite on copick_db's own backends: projects come from a ``backend`` fixture (a
+    :class:`~copick_db.testing.backends.Backend`) that the test's ``conftest.py`` parametrizes over every backend, as
+    pyiceberg's catalog tests do. Every root a test makes or reopens is closed when it ends.
+    """
+
+    backend: Any
+
+    @pytest.fixture(autouse=True)
+    def _backend(self, backend: Any) -> Any:
+        self.backend = backend
+        yield
+        backend.close_all()
+
+    def make_root(self, tmp_path: Path, config: dict[str, Any]) -> CopickRoot:
+        """A new project on the test's backend."""
+        return self.backend.create(tmp_path, config)
+
+    def reopen(self, root: CopickRoot, **kwargs: Any) -> CopickRoot:
+        """A fresh root on the same backend project."""
+        return self.backend.reopen(root, **kwargs)
