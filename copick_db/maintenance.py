@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,6 @@ from typing import Any
 
 from copick_db.catalog import inventory, schema
 from copick_db.catalog.catalog import Catalog
-from copick_db.catalog.engine import database_path, make_engine, to_url
 from copick_db.catalog.tables import TomogramRow
 from copick_db.db.root import CopickRootDB
 from copick_db.db.stored import dimensions_of, size_columns
@@ -135,7 +133,7 @@ def check(root: CopickRootDB) -> CheckReport:
     data = root.data
     with root.catalog.reading() as conn:
         references = inventory.data_references(conn)
-        imported = _imported(conn)
+        imported = inventory.imported_entities(conn)
         sizes = _recorded_sizes(root, conn)
     referenced: set[Path] = set()
     refreshes: list[_Refresh] = []
@@ -211,15 +209,6 @@ def _refresh_sizes(root: CopickRootDB, stale: list[Problem]) -> list[Problem]:
                 root.catalog.update(TomogramRow, problem.row_id, refresh.values, conn=conn)  # type: ignore[arg-type]
                 done.append(refresh.problem)
     return done
-
-
-def _imported(conn: Any) -> set[tuple[str, int]]:
-    """(kind, row id) of every entity ``import_filesystem`` made from a file (none in catalogs without that table)."""
-    has_table = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'import_source'")
-    if has_table.first() is None:
-        return set()
-    rows = conn.exec_driver_sql("SELECT kind, entity_id FROM import_source").fetchall()
-    return {("object" if kind == "object_map" else kind, int(entity_id)) for kind, entity_id in rows}
 
 
 def _data_problem(ref: inventory.DataReference, path: Path, imported: bool) -> str | None:
@@ -403,35 +392,30 @@ def upgrade(catalog: str | os.PathLike, *, backup: bool = True) -> UpgradeReport
         NotACatalogError: The file is not a copick_db catalog.
         SchemaTooNewError: The catalog is newer than this copick_db.
     """
-    url = to_url(catalog)
-    path = database_path(url)
     try:
         Catalog.open(catalog, read_only=True).close()
         current = schema.SCHEMA_VERSION
         return UpgradeReport(current, current, None)
     except SchemaOutdatedError:
         pass
-    engine = make_engine(url)
+    db = Catalog.open(catalog, check_version=False)
     try:
-        with engine.connect() as conn:
-            before = schema.read_version(conn, str(path or url))
+        before = db.schema_version()
         backup_path = None
-        if backup and path is not None:
-            backup_path = _backup_path(path, before)
+        if backup and db.path is not None:
+            backup_path = _backup_path(db.path, before)
             try:
-                with engine.connect() as conn:  # VACUUM refuses to run inside a transaction: bypass SQLAlchemy's BEGIN
-                    conn.connection.driver_connection.execute("VACUUM INTO ?", (str(backup_path),))
-            except sqlite3.Error as exc:
-                backup_path.unlink(missing_ok=True)
+                db.backup(backup_path)
+            except (CatalogError, OSError) as exc:
                 raise CatalogError(
                     f"Could not write the backup {backup_path} before upgrading ({exc}); nothing was changed. "
                     "Free some space (or pass --no-backup) and retry."
                 ) from exc
         try:
-            schema.upgrade(engine)
+            db.migrate()
         except Exception as exc:
             where = f"; the backup is at {backup_path}" if backup_path else ""
-            raise CatalogError(f"Upgrading {path or url} failed and changed nothing ({exc}){where}.") from exc
+            raise CatalogError(f"Upgrading {db.where} failed and changed nothing ({exc}){where}.") from exc
         return UpgradeReport(before, schema.SCHEMA_VERSION, backup_path)
     finally:
-        engine.dispose()
+        db.close()

@@ -4,40 +4,39 @@ Filters are equality or IN over indexed columns (``where={"run_id": 3, "user_id"
 is one indexed query. Unique violations become DuplicateEntityError, a vanished parent NotFoundError.
 
 Every other database error leaves this module as one of copick_db's errors with a message that says what to do
-(:func:`database_error`): a damaged file is a CatalogError, a full disk an ``OSError`` (``ENOSPC``), a read-only
-file a ReadOnlyError, a lock held too long a CatalogError, never a raw SQLAlchemy or sqlite3 traceback.
+(:func:`~copick_db.catalog.backend.translate_error`, the one translation every path here goes through): a damaged
+file is a CatalogError, a full disk an ``OSError`` (``ENOSPC``), a read-only file a ReadOnlyError, a lock held too
+long a CatalogError, never a raw SQLAlchemy or driver traceback.
+
+What depends on the database system (opening, pragmas, error codes, placeholders, backups) is the catalog's
+backend's (:mod:`copick_db.catalog.backend`); this module is the same for every backend.
 """
 
 from __future__ import annotations
 
-import errno
-import os
-import sqlite3
 from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import Any, NoReturn, TypeAlias
 
 from sqlalchemy import Engine, Select, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from copick_db.catalog import schema
-from copick_db.catalog.engine import (
-    BUSY_TIMEOUT_MS,
-    database_path,
-    make_engine,
-    read_connection,
-    to_url,
-    write_transaction,
-)
+from copick_db.catalog.backend import Backend, translate_error
+from copick_db.catalog.batch import BatchWriter, RowRefusedError
+from copick_db.catalog.engine import backend_for, read_connection, to_url, write_transaction
 from copick_db.catalog.tables import CatalogTable
-from copick_db.errors import CatalogError, DuplicateEntityError, NotACatalogError, NotFoundError, ReadOnlyError
+from copick_db.errors import DuplicateEntityError, NotFoundError
 
 Where = dict[str, Any]
+#: A row as the catalog returns it: a namedtuple whose fields are the selected columns.
+Record: TypeAlias = Any
+#: A connection inside :meth:`Catalog.reading` or :meth:`Catalog.writing`, handed back to row operations (``conn=``).
+Transaction: TypeAlias = Connection
 
 
 class Catalog:
@@ -46,20 +45,25 @@ class Catalog:
     Use :meth:`open` or :meth:`create` rather than the constructor.
 
     Args:
-        engine: The engine (made by :func:`copick_db.catalog.engine.make_engine`).
+        engine: The engine (made by the backend's ``make_engine``).
         url: Its URL.
         read_only: Whether writes are refused.
+        backend: The database system's backend (the URL's by default).
     """
 
-    def __init__(self, engine: Engine, url: str, read_only: bool = False) -> None:
+    def __init__(self, engine: Engine, url: str, read_only: bool = False, backend: Backend | None = None) -> None:
         self.engine = engine
         self.url = url
         self.read_only = read_only
+        self.backend = backend if backend is not None else backend_for(url)
+        #: The driver's placeholder for SQL written here by hand (see :func:`_select_sql`).
+        self.placeholder = self.backend.placeholder(engine)
+        self._errors = (DBAPIError, *self.backend.driver_errors, OverflowError)
 
     @property
     def path(self) -> Path | None:
         """The catalog file, or None for a non-file database."""
-        return database_path(self.url)
+        return self.backend.database_path(self.url)
 
     @property
     def where(self) -> str:
@@ -72,12 +76,18 @@ class Catalog:
     # -- opening ----------------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, catalog: str | Path, *, read_only: bool = False) -> Catalog:
+    def open(cls, catalog: str | Path, *, read_only: bool = False, check_version: bool = True) -> Catalog:
         """Open an existing catalog after checking, without writing anything, that its schema is current.
 
         A WAL catalog in a directory this process cannot write to (a read-only share, someone else's project) is
         opened read-only in SQLite's immutable mode: SQLite cannot create the ``-shm`` file it needs to coordinate
         with writers there, and none can be writing (no ``-wal`` file exists).
+
+        Args:
+            catalog: A path (a SQLite file) or an SQLAlchemy URL.
+            read_only: Refuse every write.
+            check_version: Refuse a catalog whose schema is not this release's. Only :meth:`migrate`'s callers
+                (``copick-db upgrade``) open an outdated catalog, to upgrade it.
 
         Raises:
             FileNotFoundError: No catalog file at that path.
@@ -87,64 +97,69 @@ class Catalog:
             SchemaTooNewError, SchemaOutdatedError: The schema version differs from this release's.
         """
         url = to_url(catalog)
-        path = database_path(url)
-        if path is not None:
-            if not path.is_file():
-                raise FileNotFoundError(
-                    f"No catalog at {path}. Create one with copick_db.create() or `copick-db create`, "
-                    "or import a copick project with `copick-db import`."
-                )
-            immutable = _needs_immutable(path, read_only)
-            _probe_version(path, immutable)  # read-only: a foreign file must stay byte-for-byte unchanged
-        else:
-            immutable = False
-        engine = make_engine(url, read_only=read_only, immutable=immutable)
+        backend = backend_for(url)
+        where = str(backend.database_path(url) or url)
+        options = backend.prepare_open(url, read_only=read_only) if check_version else {}
+        engine = backend.make_engine(url, read_only=read_only, **options)
+        opened = cls(engine, url, read_only=read_only, backend=backend)
         try:
-            with read_connection(engine) as conn:
-                schema.check_version(conn, str(path or url))
-        except (DBAPIError, sqlite3.DatabaseError) as exc:
-            engine.dispose()
-            translated = database_error(exc, str(path or url))
-            if translated is exc:
-                raise
-            raise translated from exc
+            with opened.reading() as conn:
+                if check_version:
+                    schema.check_version(conn, where)
+                else:
+                    schema.read_version(conn, where)
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, url, read_only=read_only)
+        return opened
 
     @classmethod
     def create(cls, catalog: str | Path) -> Catalog:
         """Create the tables of a new, empty catalog (the database must hold no tables yet)."""
         url = to_url(catalog)
-        path = database_path(url)
+        backend = backend_for(url)
+        path = backend.database_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(url)
+        created = cls(backend.make_engine(url), url, backend=backend)
         try:
-            if schema.has_tables(engine):
-                raise FileExistsError(f"{path or url} already holds tables; pass overwrite=True to replace it.")
-            schema.upgrade(engine)
-        except (DBAPIError, sqlite3.DatabaseError) as exc:
-            engine.dispose()
-            translated = database_error(exc, str(path or url))
-            if translated is exc:
-                raise
-            raise translated from exc
+            with created._translated():
+                if schema.has_tables(created.engine):
+                    raise FileExistsError(f"{path or url} already holds tables; pass overwrite=True to replace it.")
+                schema.upgrade(created.engine)
         except BaseException:
-            engine.dispose()
+            created.engine.dispose()
             raise
-        return cls(engine, url)
+        return created
 
     def close(self) -> None:
         """Release every connection."""
         self.engine.dispose()
 
+    # -- errors -----------------------------------------------------------------------------------------------
+
+    def _raise_translated(self, error: BaseException) -> NoReturn:
+        """Raise copick_db's error for a database error (:func:`translate_error`), or ``error`` itself."""
+        translated = translate_error(error, self.where, self.backend)
+        if translated is error:
+            raise error
+        if isinstance(translated, (DuplicateEntityError, NotFoundError)):
+            raise translated from None  # the constraint's SQL says nothing the message does not
+        raise translated from error
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Database errors raised inside become copick_db's (see :meth:`_raise_translated`)."""
+        try:
+            yield
+        except self._errors as exc:
+            self._raise_translated(exc)
+
     # -- transactions -----------------------------------------------------------------------------------------
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``), committed on normal exit.
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on normal exit.
 
         Raises:
             PermissionError: The catalog was opened read-only.
@@ -154,13 +169,8 @@ class Catalog:
         try:
             with write_transaction(self.engine) as conn:
                 yield conn
-        except IntegrityError as exc:
-            raise _integrity_error(exc) from None
-        except (DBAPIError, sqlite3.DatabaseError, OverflowError) as exc:
-            translated = database_error(exc, self.where)
-            if translated is exc:
-                raise
-            raise translated from exc
+        except self._errors as exc:
+            self._raise_translated(exc)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -168,11 +178,21 @@ class Catalog:
         try:
             with read_connection(self.engine) as conn:
                 yield conn
-        except (DBAPIError, sqlite3.DatabaseError, OverflowError) as exc:
-            translated = database_error(exc, self.where)
-            if translated is exc:
-                raise
-            raise translated from exc
+        except self._errors as exc:
+            self._raise_translated(exc)
+
+    @contextmanager
+    def batch(self) -> Iterator[BatchWriter]:
+        """A write transaction for many rows at once (an import): see :class:`~copick_db.catalog.batch.BatchWriter`.
+
+        Raises:
+            PermissionError: The catalog was opened read-only.
+        """
+        try:
+            with self.writing() as conn:
+                yield BatchWriter(self, conn)
+        except RowRefusedError as exc:  # one nobody skipped: raised as any other write would raise it
+            raise exc.reason from exc.__cause__
 
     # -- rows -------------------------------------------------------------------------------------------------
 
@@ -184,7 +204,7 @@ class Catalog:
         columns: Sequence[str] | None = None,
         order_by: Sequence[str] = (),
         conn: Connection | None = None,
-    ) -> list:
+    ) -> list[Record]:
         """Rows of ``table`` matching ``where`` (a value means equality, a collection IN, None IS NULL).
 
         The SQL is built straight from the table's metadata (every name is checked against it) rather than compiled
@@ -193,7 +213,7 @@ class Catalog:
         """
         t = table.__table__
         names = list(columns) if columns else [c.name for c in t.columns]
-        sql, args = _select_sql(t, names, where or {}, order_by)
+        sql, args = _select_sql(t, names, where or {}, order_by, self.placeholder)
         if sql is None:
             return []
         if conn is not None:
@@ -201,7 +221,7 @@ class Catalog:
         with self.reading() as c:
             return _fetch(c, sql, args)
 
-    def first(self, table: type[CatalogTable], where: Where, *, conn: Connection | None = None) -> Any:
+    def first(self, table: type[CatalogTable], where: Where, *, conn: Connection | None = None) -> Record | None:
         """The first row matching ``where``, or None."""
         found = self.rows(table, where, conn=conn)
         return found[0] if found else None
@@ -221,10 +241,8 @@ class Catalog:
         """
         stmt = insert(table.__table__).values(**values)
         if conn is not None:
-            try:
+            with self._translated():  # inside the caller's transaction, which may catch the duplicate
                 return int(conn.execute(stmt).inserted_primary_key[0])
-            except IntegrityError as exc:
-                raise _integrity_error(exc) from None
         with self.writing() as c:
             return int(c.execute(stmt).inserted_primary_key[0])
 
@@ -232,10 +250,8 @@ class Catalog:
         """Insert many rows in one statement batch (inside the caller's transaction)."""
         batch = list(rows)
         if batch:
-            try:
+            with self._translated():
                 conn.execute(insert(table.__table__), batch)
-            except IntegrityError as exc:
-                raise _integrity_error(exc) from None
 
     def update(
         self,
@@ -254,7 +270,8 @@ class Catalog:
         t = table.__table__
         stmt = update(t).where(t.c.id == row_id, *conditions(t, identity)).values(**values)
         if conn is not None:
-            result = conn.execute(stmt)
+            with self._translated():
+                result = conn.execute(stmt)
         else:
             with self.writing() as c:
                 result = c.execute(stmt)
@@ -277,9 +294,75 @@ class Catalog:
         t = table.__table__
         stmt = delete(t).where(t.c.id == row_id, *conditions(t, identity))
         if conn is not None:
-            return conn.execute(stmt).rowcount > 0
+            with self._translated():
+                return conn.execute(stmt).rowcount > 0
         with self.writing() as c:
             return c.execute(stmt).rowcount > 0
+
+    # -- schema and maintenance -------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the catalog.
+
+        Raises:
+            NotACatalogError: It records none (not a copick_db catalog).
+        """
+        with self.reading() as conn:
+            return schema.read_version(conn, self.where)
+
+    def migrate(self, revision: str = "head") -> None:
+        """Migrate the catalog to ``revision`` in one transaction: a failed migration changes nothing.
+
+        Raises:
+            PermissionError: The catalog was opened read-only.
+        """
+        if self.read_only:
+            raise PermissionError(f"{self.where} was opened read-only; open it with read_only=False to upgrade it.")
+        with self._translated():
+            schema.upgrade(self.engine, revision)
+
+    def backup(self, target: str | Path) -> Path:
+        """Write a consistent copy of the catalog to ``target`` (SQLite: ``VACUUM INTO``, compacted).
+
+        A failed copy leaves no file at ``target``.
+
+        Returns:
+            The copy's path.
+
+        Raises:
+            FileExistsError: ``target`` exists.
+            OSError, CatalogError: The copy could not be written (a full disk says so).
+        """
+        target = Path(target)
+        if target.exists():
+            raise FileExistsError(f"Cannot back {self.where} up to {target}: the file exists; choose a new name.")
+        try:
+            with self._translated():
+                self.backend.backup(self.engine, target)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return target
+
+    def integrity_problems(self) -> list[str]:
+        """What the database's own consistency check finds wrong with the catalog's storage (empty when sound).
+
+        On SQLite this is ``PRAGMA integrity_check`` (every page, index and constraint; it reads the whole file)
+        and ``PRAGMA foreign_key_check``.
+        """
+        with self._translated():
+            return self.backend.integrity_problems(self.engine)
+
+    def vacuum(self) -> None:
+        """Give the space of deleted rows back to the filesystem (SQLite: ``VACUUM``, which rewrites the file).
+
+        Raises:
+            PermissionError: The catalog was opened read-only.
+        """
+        if self.read_only:
+            raise PermissionError(f"{self.where} was opened read-only; open it with read_only=False to vacuum it.")
+        with self._translated():
+            self.backend.vacuum(self.engine)
 
 
 @lru_cache(maxsize=256)
@@ -287,7 +370,7 @@ def _record_type(fields: tuple[str, ...]) -> type:
     return namedtuple("Record", fields)
 
 
-def fetch_all(conn: Connection, stmt: Select) -> list:
+def fetch_all(conn: Connection, stmt: Select) -> list[Record]:
     """Run a SQLAlchemy SELECT and return its rows as namedtuples with attribute access by column label.
 
     The rows come straight from the driver's ``fetchall``, several times faster than SQLAlchemy's per-row result
@@ -299,22 +382,34 @@ def fetch_all(conn: Connection, stmt: Select) -> list:
     return _fetch(conn, str(compiled), args)
 
 
-def _select_sql(t: Any, names: list[str], where: Where, order_by: Sequence[str]) -> tuple[str | None, list]:
+def _select_sql(
+    t: Any, names: list[str], where: Where, order_by: Sequence[str], mark: str = "?"
+) -> tuple[str | None, list]:
+    """The SELECT of :meth:`Catalog.rows` and its arguments, with the driver's placeholder ``mark``.
+
+    ``mark`` is a placeholder such as ``?`` or ``%s``, or a numbered one such as ``$1``, written ``${}`` (see
+    :func:`~copick_db.catalog.backend.placeholder_for`). (None, []) when ``where`` holds an empty collection.
+    """
     for name in (*names, *where, *order_by):
         t.c[name]
+    numbered = "{}" in mark
     clauses, args = [], []
     for name, value in where.items():
         if isinstance(value, (tuple, list, set, frozenset)):
             values = list(value)
             if not values:
                 return None, []
-            clauses.append(f'"{name}" IN ({", ".join("?" * len(values))})')
+            if numbered:
+                marks = ", ".join(mark.format(len(args) + i) for i in range(1, len(values) + 1))
+            else:
+                marks = ", ".join([mark] * len(values))
+            clauses.append(f'"{name}" IN ({marks})')
             args.extend(values)
         elif value is None:
             clauses.append(f'"{name}" IS NULL')
         else:
-            clauses.append(f'"{name}" = ?')
             args.append(value)
+            clauses.append(f'"{name}" = {mark.format(len(args)) if numbered else mark}')
     sql = f'SELECT {", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)} FROM "{t.name}"'
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
@@ -323,7 +418,7 @@ def _select_sql(t: Any, names: list[str], where: Where, order_by: Sequence[str])
     return sql, args
 
 
-def _fetch(conn: Connection, sql: str, args: Any) -> list:
+def _fetch(conn: Connection, sql: str, args: Any) -> list[Record]:
     cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.execute(sql, args)
@@ -345,160 +440,3 @@ def conditions(t: Any, where: Where | None) -> list:
         else:
             conditions.append(column == value)
     return conditions
-
-
-def _integrity_error(exc: IntegrityError) -> Exception:
-    message = str(exc.orig)
-    if "UNIQUE" in message:
-        return DuplicateEntityError(f"An entity with the same identity already exists ({message}).")
-    if "FOREIGN KEY" in message:
-        return NotFoundError("The parent entity no longer exists; it was deleted meanwhile. Refresh and retry.")
-    return exc
-
-
-def database_error(exc: BaseException, where: str) -> BaseException:
-    """copick_db's error for a database error raised by SQLAlchemy or sqlite3 (``exc`` itself if none fits).
-
-    Args:
-        exc: The error (a ``sqlalchemy.exc.DBAPIError``, a ``sqlite3.DatabaseError``, or the ``OverflowError`` of an
-            integer beyond SQLite's 64 bits, which becomes a ValueError).
-        where: How to name the catalog in the message.
-
-    Returns:
-        A CatalogError (damaged file, lock held too long, other database errors), an ``OSError`` (full disk,
-        I/O error), a ReadOnlyError (read-only file or directory), DuplicateEntityError / NotFoundError (constraint
-        violations), or ``exc`` unchanged for programming errors (a bug in copick_db, not a problem of the file).
-    """
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    if isinstance(orig, OverflowError) and "SQLite INTEGER" in str(orig):
-        return ValueError(f"A number is too large to be stored in or looked up in the catalog {where}: {orig}.")
-    if not isinstance(orig, sqlite3.DatabaseError) or isinstance(orig, sqlite3.ProgrammingError):
-        return exc
-    message = str(orig)
-    name = getattr(orig, "sqlite_errorname", "") or ""
-    lowered = message.lower()
-    if isinstance(orig, sqlite3.IntegrityError):
-        return _integrity_message(message)
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in lowered:
-        return CatalogError(
-            f"{where} stayed locked by another process for more than {BUSY_TIMEOUT_MS // 1000} s ({message}). "
-            "Another copick_db process may be stuck in a long write, or a tool holds the file open; retry later."
-        )
-    if name == "SQLITE_FULL" or "disk is full" in lowered:
-        return OSError(
-            errno.ENOSPC,
-            f"No space left on the device holding the catalog {where}; the change was rolled back and nothing is "
-            "lost. Free some space and retry",
-        )
-    if name.startswith("SQLITE_READONLY") or "readonly database" in lowered:
-        return ReadOnlyError(
-            f"{where} cannot be written: the file or its directory is read-only ({message}). Open it with "
-            "read_only=True to read it, or make it and its directory writable."
-        )
-    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in lowered:
-        return CatalogError(
-            f"{where} cannot be opened ({message}). Check that it exists and that its directory is writable: "
-            "SQLite keeps its -wal and -shm files beside the catalog."
-        )
-    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in lowered or "not a database" in lowered:
-        return CatalogError(
-            f"{where} is damaged ({message}). Restore it from a backup (`copick-db upgrade` keeps "
-            "<name>.v<N>-backup-<time>.sqlite copies), or re-import the project with `copick-db import`."
-        )
-    if name.startswith("SQLITE_IOERR") or "i/o error" in lowered:
-        return OSError(errno.EIO, f"Reading or writing the catalog {where} failed with an I/O error ({message})")
-    return CatalogError(f"The catalog {where} reported a database error: {message}")
-
-
-def _integrity_message(message: str) -> Exception:
-    if "UNIQUE" in message:
-        return DuplicateEntityError(f"An entity with the same identity already exists ({message}).")
-    if "FOREIGN KEY" in message:
-        return NotFoundError("The parent entity no longer exists; it was deleted meanwhile. Refresh and retry.")
-    return CatalogError(f"The catalog refused the change: {message}")
-
-
-def _needs_immutable(path: Path, read_only: bool) -> bool:
-    """Whether ``path`` must be opened in SQLite's immutable mode (a read-only open of a WAL catalog whose directory
-    cannot take the ``-shm`` and ``-wal`` files SQLite needs).
-
-    Raises:
-        ReadOnlyError: The directory is read-only and the open is not.
-        CatalogError: A ``-wal`` file holds changes that cannot be applied (its directory is read-only).
-    """
-    if os.access(path.parent, os.W_OK):
-        return False
-    if not read_only:
-        raise ReadOnlyError(
-            f"{path} is in a directory this process cannot write to ({path.parent}); SQLite needs to create its "
-            "-wal and -shm files there to write. Open it with read_only=True (copick-db commands that only read do)."
-        )
-    if not _is_wal(path):
-        return False
-    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
-    if wal.exists() and shm.exists():
-        return False  # SQLite reads through existing -wal/-shm files
-    if wal.exists() and wal.stat().st_size > 0:
-        raise CatalogError(
-            f"{path} has changes in {wal.name} that were never merged into it, and its directory is read-only, so "
-            "they cannot be read. Open it once where its directory is writable (read_only=False) to merge them."
-        )
-    return True
-
-
-def _is_wal(path: Path) -> bool:
-    """Whether a SQLite file's header says it is in WAL mode (file format versions 2)."""
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(20)
-    except OSError:
-        return False
-    return len(header) == 20 and header[:16] == b"SQLite format 3\x00" and header[18] == 2
-
-
-def _probe_version(path: Path, immutable: bool = False) -> None:
-    """Check that a file is a copick_db catalog without writing to it (no WAL switch, no journal)."""
-    uri = f"file:{quote(str(path.absolute()))}?mode=ro" + ("&immutable=1" if immutable else "")
-    try:
-        con = sqlite3.connect(uri, uri=True)
-    except sqlite3.Error as exc:
-        raise NotACatalogError(f"{path} cannot be opened as a catalog: {exc}") from None
-    try:
-        row = con.execute("SELECT version_num FROM alembic_version").fetchone()
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as exc:
-        raise _probe_error(path, exc) from None
-    finally:
-        con.close()
-    # Everything that can reject the file is decided here, before an engine (which switches the journal to WAL, a
-    # write) touches it: another application's database, even one that uses alembic too, must stay unchanged.
-    version = schema.parse_version(None if row is None else row[0], str(path))
-    if version <= schema.SCHEMA_VERSION and not tables >= _CORE_TABLES:  # a newer schema may rename tables
-        missing = ", ".join(sorted(_CORE_TABLES - tables))
-        raise NotACatalogError(f"{path} is not a copick_db catalog: it has no {missing} table.")
-    schema.compare_version(version, str(path))
-
-
-def _probe_error(path: Path, exc: sqlite3.DatabaseError) -> Exception:
-    """The error for a file that failed the version probe: damaged, unopenable, or simply not a catalog."""
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    message = str(exc)
-    if name == "SQLITE_CORRUPT" or "malformed" in message:
-        return NotACatalogError(
-            f"{path} is damaged ({message}): it is a SQLite database whose contents are cut short or overwritten. "
-            "Restore it from a backup (`copick-db upgrade` keeps <name>.v<N>-backup-<time>.sqlite copies), or "
-            "re-import the project with `copick-db import`."
-        )
-    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in message:
-        return CatalogError(
-            f"{path} cannot be opened ({message}). Check that it is readable and that its directory is writable, or "
-            "open it with read_only=True."
-        )
-    return NotACatalogError(
-        f"{path} is not a copick_db catalog ({message}). Create one with copick_db.create() "
-        "or import a copick project with copick_db.import_filesystem()."
-    )
-
-
-#: Tables every copick_db catalog has had since schema version 1.
-_CORE_TABLES = frozenset({"project", "data_root"})

@@ -113,28 +113,22 @@ def _quiet_alembic() -> Iterator[None]:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate a catalog to ``revision`` in one transaction (a failed migration changes nothing).
 
-    Foreign keys are off while tables are rebuilt (SQLite rebuilds a table to alter it, and dropping the old copy
-    would cascade), and are checked before the commit.
+    The backend surrounds the migration with what its database needs (SQLite: foreign keys off while tables are
+    rebuilt, since dropping a table's old copy would cascade), and dangling references are checked before the commit.
     """
     from alembic import command
 
-    sqlite = engine.dialect.name == "sqlite"
-    with _quiet_alembic(), engine.connect() as conn:
-        # PRAGMA foreign_keys is ignored inside a transaction, so it goes to the driver before SQLAlchemy begins one.
-        raw = conn.connection.driver_connection if sqlite else None
-        if raw is not None:
-            raw.execute("PRAGMA foreign_keys=OFF")
-        try:
-            conn.execution_options(copick_db_write=True)
-            with conn.begin():
-                command.upgrade(_alembic_config(conn), revision)
-                if sqlite:
-                    problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                    if problems:
-                        raise CatalogError(f"Migration left dangling references ({problems[:5]}); nothing changed.")
-        finally:
-            if raw is not None:
-                raw.execute("PRAGMA foreign_keys=ON")
+    from copick_db.catalog.backend import WRITE_OPTION
+    from copick_db.catalog.engine import backend_of  # the backends read schema versions through this module
+
+    backend = backend_of(engine)
+    with _quiet_alembic(), engine.connect() as conn, backend.migrating(conn):
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            command.upgrade(_alembic_config(conn), revision)
+            problems = backend.check_foreign_keys(conn)
+            if problems:
+                raise CatalogError(f"Migration left dangling references ({problems[:5]}); nothing changed.")
 
 
 def has_tables(engine: Engine) -> bool:

@@ -24,11 +24,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import and_, func, literal, or_, select, true, union_all
-from sqlalchemy.engine import Connection
-
-from copick_db.catalog.catalog import Catalog
-from copick_db.catalog.tables import FeaturesRow, MeshRow, PickableObjectRow, SegmentationRow, TomogramRow
+from copick_db.catalog import inventory
+from copick_db.catalog.catalog import Catalog, Transaction
 from copick_db.crashpoints import crash_point
 from copick_db.storage import atomic
 
@@ -42,7 +39,7 @@ _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def write_then_commit(
-    catalog: Catalog, target: Path, write: Callable[[Path], None], change: Callable[[Connection], T]
+    catalog: Catalog, target: Path, write: Callable[[Path], None], change: Callable[[Transaction], T]
 ) -> T:
     """Write data for ``target`` with ``write(tmp)``, then apply ``change`` and move the data in, atomically.
 
@@ -118,15 +115,6 @@ def explain_os_error(exc: OSError, target: Path) -> OSError:
     return exc
 
 
-def remove_data(targets: Iterable[Path]) -> None:
-    """Remove data whose rows are already gone (missing paths are fine).
-
-    Prefer :func:`remove_released`, which cannot remove data another process has re-created meanwhile.
-    """
-    for target in targets:
-        atomic.remove_path(target)
-
-
 def remove_released(catalog: Catalog, data: DataRoots, targets: Iterable[Path]) -> list[Path]:
     """Remove data whose rows were deleted (and committed), unless a row has claimed it again meanwhile.
 
@@ -166,39 +154,13 @@ def _in_read_only_root(data: DataRoots, target: Path) -> bool:
     return any(target.is_relative_to(data.directories[i]) for i in data.read_only if i in data.directories)
 
 
-def _referenced(conn: Connection, data: DataRoots, target: Path) -> bool:
-    """Whether a written row references ``target`` or something below it."""
-    clauses = []
+def _referenced(conn: Transaction, data: DataRoots, target: Path) -> bool:
+    """Whether a written row references ``target`` or something below it (in any data root it lies in)."""
+    locations = []
     for root_id, directory in data.directories.items():
         try:
             rel = target.relative_to(directory).as_posix()
         except ValueError:
             continue
-        clauses.append((root_id, rel))
-    if not clauses:
-        return False
-    parts = []
-    for table, root_col, path_col, written in _DATA_COLUMNS:
-        t = table.__table__
-        where = []
-        for root_id, rel in clauses:
-            prefix = rel + "/"
-            under = func.substr(t.c[path_col], 1, len(prefix)) == prefix
-            where.append(and_(t.c[root_col] == root_id, or_(t.c[path_col] == rel, under)))
-        condition = or_(*where)
-        if written:
-            condition = and_(condition, t.c.modified > t.c.created)
-        parts.append(select(literal(1)).select_from(t).where(condition).limit(1))
-    stmt = union_all(*(p.subquery().select() for p in parts))
-    return conn.execute(select(true()).where(stmt.exists())).scalar() is not None
-
-
-#: Tables that reference data: (table, root id column, path column, whether only rows with data written count).
-#: Meshes are written when created; volumes only once ``modified`` moved past ``created``; object maps when set.
-_DATA_COLUMNS = (
-    (TomogramRow, "root_id", "path", True),
-    (FeaturesRow, "root_id", "path", True),
-    (SegmentationRow, "root_id", "path", True),
-    (MeshRow, "root_id", "path", False),
-    (PickableObjectRow, "map_root_id", "map_path", False),
-)
+        locations.append((root_id, rel))
+    return inventory.referenced(conn, locations)

@@ -8,8 +8,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import DatabaseError
-
 from copick_db.catalog.catalog import Catalog
 from copick_db.catalog.engine import database_path, to_url
 from copick_db.catalog.tables import DataRoot, PickableObjectRow, Project
@@ -156,13 +154,13 @@ def open(
         validate_name(session_id, "session_id")
     db = Catalog.open(catalog, read_only=read_only)
     try:
-        with db.reading() as conn:
+        with db.reading() as conn:  # a damaged file raises copick_db's error for it (the catalog translates)
             project = db.first(Project, {"id": 1}, conn=conn)
             roots = db.rows(DataRoot, conn=conn)
             objects = db.rows(PickableObjectRow, order_by=("position",), conn=conn)
-    except DatabaseError as exc:
+    except BaseException:
         db.close()
-        raise NotACatalogError(f"{db.where} is damaged or not a copick_db catalog: {exc.orig}") from None
+        raise
     if project is None or not roots:
         db.close()
         raise NotACatalogError(f"{db.where} has no project settings; it is not a complete copick_db catalog.")

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from copick_db.catalog.batch import RowRefusedError
 from copick_db.catalog.engine import database_path, to_url
 from copick_db.catalog.tables import DataRoot, PickableObjectRow, Project
 from copick_db.db import project
@@ -32,7 +33,6 @@ from copick_db.filesystem.progress import progress_bar
 from copick_db.filesystem.reconcile import ObjectRecord, Reconciler, load_sources
 from copick_db.filesystem.report import ImportReport, ReportItem
 from copick_db.filesystem.scan import Scanner, Side
-from copick_db.filesystem.writer import CatalogWriter, DatabaseError
 
 __all__ = ["STATIC_ROOT", "import_filesystem"]
 
@@ -189,8 +189,7 @@ def _sync_settings_and_objects(
 ) -> dict[str, ObjectRecord]:
     """Bring project settings and pickable objects in line with the config; return the objects by name."""
     catalog = root.catalog
-    with catalog.writing() as conn:
-        w = CatalogWriter(catalog, conn)
+    with catalog.batch() as w:
         current = w.rows(Project, {"id": 1}, tuple(config.settings))[0]
         changed = {k: v for k, v in config.settings.items() if getattr(current, k) != v}
         w.update(Project, 1, changed)
@@ -230,7 +229,7 @@ def _sync_settings_and_objects(
             try:
                 with w.item():
                     w.insert(PickableObjectRow, {**values, "position": position})
-            except DatabaseError as exc:
+            except RowRefusedError as exc:
                 report.skipped.append(ReportItem(f"pickable object {obj.name!r}", f"the catalog refused it: {exc}"))
                 continue
             report.count("objects", "added")

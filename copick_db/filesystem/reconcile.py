@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from copick_db.catalog.batch import BatchWriter, RowRefusedError
 from copick_db.catalog.catalog import Catalog
 from copick_db.catalog.tables import (
     CatalogTable,
@@ -47,7 +48,6 @@ from copick_db.filesystem.layout import SourceError
 from copick_db.filesystem.report import ImportReport, ReportItem
 from copick_db.filesystem.scan import RunScan, Source, VoxelSpacingScan
 from copick_db.filesystem.stores import StoreInfo, inspect_store
-from copick_db.filesystem.writer import CatalogWriter, DatabaseError
 
 __all__ = ["SOURCE_COLUMNS", "Reconciler", "load_sources"]
 
@@ -145,20 +145,20 @@ class Reconciler:
         self.report = report
         self.objects = objects
         self.directories = directories
-        self._w: CatalogWriter | None = None
+        self._w: BatchWriter | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction; every reconciling call must happen inside one."""
-        with self.catalog.writing() as conn:
-            self._w = CatalogWriter(self.catalog, conn)
+        with self.catalog.batch() as w:
+            self._w = w
             try:
                 yield
             finally:
                 self._w = None
 
     @property
-    def w(self) -> CatalogWriter:
+    def w(self) -> BatchWriter:
         if self._w is None:
             raise RuntimeError("Reconciler calls must run inside Reconciler.transaction()")
         return self._w
@@ -311,7 +311,7 @@ class Reconciler:
                     tracked = self.sources.pop(source.key, None)
                     if tracked is None or tracked.entity_id != row_id or tracked.kind != kind:
                         self._track(tracked, source, row_id)
-        except DatabaseError as exc:
+        except RowRefusedError as exc:
             for source in subtree:
                 self.sources.pop(source.key, None)
             self._skip(dirs[0], f"the catalog refused it ({exc}); nothing in it was imported")
@@ -362,7 +362,7 @@ class Reconciler:
         except SourceError as exc:
             self._skip(source, str(exc))
             return None if row is None else row.id
-        except DatabaseError as exc:
+        except RowRefusedError as exc:
             self._skip(source, f"the catalog refused it: {exc}")
             return None if row is None else row.id
         self.report.count(REPORT_KINDS[kind], outcome)
@@ -432,7 +432,7 @@ class Reconciler:
                         self.w.delete(ImportSource, other.id)
                         self.sources.pop((other.root_id, other.path), None)
                 self._track(tracked, source, obj.id)
-        except DatabaseError as exc:
+        except RowRefusedError as exc:
             self._skip(source, f"the catalog refused it: {exc}")
             return
         self.report.count("object_maps", "added" if obj.map_path is None else "updated")

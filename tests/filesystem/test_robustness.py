@@ -287,18 +287,19 @@ def test_a_run_that_cannot_be_listed_is_skipped_and_its_rows_kept(project, monke
 
 
 def test_an_item_whose_rows_fail_half_way_leaves_nothing_behind(project, monkeypatch):
+    from copick_db.catalog.batch import BatchWriter, RowRefusedError
     from copick_db.catalog.tables import ImportSource
-    from copick_db.filesystem.writer import CatalogWriter
+    from copick_db.errors import CatalogError
 
     failing = project.picks("TS_001", "bob", "1", "ribosome", [project.point(9, 9, 9)])
-    real_insert = CatalogWriter.insert
+    real_insert = BatchWriter.insert
 
     def insert(self, table, values):
         if table is ImportSource and values.get("path", "").endswith("bob_1_ribosome.json"):
-            raise sqlite3.IntegrityError("injected failure after the entity row was written")
+            raise RowRefusedError(CatalogError("injected failure after the entity row was written"))
         return real_insert(self, table, values)
 
-    monkeypatch.setattr(CatalogWriter, "insert", insert)
+    monkeypatch.setattr(BatchWriter, "insert", insert)
     report = _import_with_one_good_pick_set(project)
     assert "injected failure" in project.reasons(report)[str(failing)]
     assert [row[2:5] for row in _rows(project, "picks")] == [("ribosome", "alice", "1")]

@@ -199,7 +199,6 @@ def _interleave(monkeypatch: pytest.MonkeyPatch, action) -> None:
 
         return wrapped
 
-    monkeypatch.setattr(bulk, "remove_data", wrap(bulk.remove_data))
     monkeypatch.setattr(bulk, "remove_released", wrap(bulk.remove_released))
 
 

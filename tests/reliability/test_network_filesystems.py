@@ -15,7 +15,7 @@ import pytest
 import reliability_workers as workers
 
 import copick_db
-from copick_db.catalog import engine
+from copick_db.catalog import sqlite
 
 MOUNTINFO = r"""22 27 0:21 / /proc rw,relatime - proc proc rw
 27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard
@@ -51,8 +51,8 @@ fileserver:/export/projects /projects nfs rw,vers=3 0 0
     ],
 )
 def test_the_journal_mode_follows_the_filesystem_of_the_catalogs_directory(directory, mode, fs_type) -> None:
-    assert engine.filesystem_of(directory, MOUNTINFO)[1] == fs_type
-    chosen, reason = engine.journal_mode_for(directory, MOUNTINFO)
+    assert sqlite.filesystem_of(directory, MOUNTINFO)[1] == fs_type
+    chosen, reason = sqlite.journal_mode_for(directory, MOUNTINFO)
     assert chosen == mode
     if mode == "DELETE":
         assert fs_type in reason and "WAL" in reason and "shared memory" in reason and "network" in reason
@@ -61,28 +61,28 @@ def test_the_journal_mode_follows_the_filesystem_of_the_catalogs_directory(direc
 
 
 def test_the_proc_mounts_format_is_understood_too() -> None:
-    assert engine.journal_mode_for("/projects/p", PROC_MOUNTS)[0] == "DELETE"
-    assert engine.journal_mode_for("/mnt/smb/x", PROC_MOUNTS)[0] == "DELETE"
-    assert engine.journal_mode_for("/tmp", PROC_MOUNTS)[0] == "WAL"
+    assert sqlite.journal_mode_for("/projects/p", PROC_MOUNTS)[0] == "DELETE"
+    assert sqlite.journal_mode_for("/mnt/smb/x", PROC_MOUNTS)[0] == "DELETE"
+    assert sqlite.journal_mode_for("/tmp", PROC_MOUNTS)[0] == "WAL"
 
 
 def test_without_a_mount_table_or_a_matching_mount_wal_is_kept() -> None:
-    assert engine.journal_mode_for("/anything", None) == ("WAL", None)
-    assert engine.journal_mode_for("/anything", "") == ("WAL", None)
-    assert engine.journal_mode_for("/anything", "garbage line\n\n") == ("WAL", None)
+    assert sqlite.journal_mode_for("/anything", None) == ("WAL", None)
+    assert sqlite.journal_mode_for("/anything", "") == ("WAL", None)
+    assert sqlite.journal_mode_for("/anything", "garbage line\n\n") == ("WAL", None)
 
 
 def test_the_real_mount_table_of_this_machine_parses() -> None:
-    table = engine.read_mount_table()
+    table = sqlite.read_mount_table()
     if table is None:
         pytest.skip("no /proc mount table on this platform")
-    assert engine.filesystem_of("/", table) is not None
+    assert sqlite.filesystem_of("/", table) is not None
 
 
 def _fake_network_mount(monkeypatch: pytest.MonkeyPatch, directory: Path, fs_type: str = "nfs4") -> None:
     table = f"27 1 254:0 / / rw - ext4 /dev/vda rw\n99 27 0:50 / {directory} rw - {fs_type} server:/export rw\n"
-    monkeypatch.setattr(engine, "read_mount_table", lambda: table)
-    monkeypatch.delenv(engine.JOURNAL_MODE_ENV, raising=False)
+    monkeypatch.setattr(sqlite, "read_mount_table", lambda: table)
+    monkeypatch.delenv(sqlite.JOURNAL_MODE_ENV, raising=False)
 
 
 def _journal_mode(root) -> str:
@@ -116,7 +116,7 @@ def test_a_wal_catalog_moved_onto_a_network_filesystem_is_switched_to_a_rollback
 
 def test_the_environment_can_force_the_journal_mode(tmp_path, monkeypatch) -> None:
     _fake_network_mount(monkeypatch, tmp_path)
-    monkeypatch.setenv(engine.JOURNAL_MODE_ENV, "wal")
+    monkeypatch.setenv(sqlite.JOURNAL_MODE_ENV, "wal")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         root = copick_db.create(tmp_path / "project.sqlite", workers.CONFIG)
@@ -125,7 +125,7 @@ def test_the_environment_can_force_the_journal_mode(tmp_path, monkeypatch) -> No
 
 
 def test_a_local_disk_keeps_wal_without_a_warning(tmp_path, monkeypatch) -> None:
-    monkeypatch.delenv(engine.JOURNAL_MODE_ENV, raising=False)
+    monkeypatch.delenv(sqlite.JOURNAL_MODE_ENV, raising=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         root = copick_db.create(tmp_path / "project.sqlite", workers.CONFIG)
@@ -136,7 +136,7 @@ def test_a_local_disk_keeps_wal_without_a_warning(tmp_path, monkeypatch) -> None
 @pytest.mark.slow
 def test_concurrent_writers_and_readers_lose_nothing_with_the_rollback_journal(tmp_path, monkeypatch) -> None:
     """The mode a network filesystem gets still holds up under concurrency (forced here on the local disk)."""
-    monkeypatch.setenv(engine.JOURNAL_MODE_ENV, "DELETE")  # inherited by the spawned children
+    monkeypatch.setenv(sqlite.JOURNAL_MODE_ENV, "DELETE")  # inherited by the spawned children
     catalog = tmp_path / "project.sqlite"
     copick_db.create(catalog, workers.CONFIG).close()
     ctx = multiprocessing.get_context("spawn")
