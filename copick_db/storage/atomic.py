@@ -50,10 +50,12 @@ __all__ = [
     "swap_in",
     "temporary_sibling",
     "trash_siblings",
+    "writer_pid",
 ]
 
 _TAG = re.compile(r"[A-Za-z0-9]+")
 _TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9]+-\d+-[0-9a-f]{8,}")
+_WRITER_PID = re.compile(r"\.[A-Za-z0-9]+-(\d+)-[0-9a-f]{8,}$")
 _HEX_BYTES = 4
 _NAME_MAX = 255
 
@@ -95,6 +97,19 @@ def is_temporary(name: str) -> bool:
         True for names like ``.wbp.zarr.tmp-1234-0a1b2c3d``.
     """
     return bool(_TEMPORARY.fullmatch(name))
+
+
+def writer_pid(name: str) -> int | None:
+    """The id of the process that made a temporary or trash sibling (it is part of the name), or None.
+
+    Args:
+        name: A file or directory name (not a path).
+
+    Returns:
+        The pid in names like ``.wbp.zarr.tmp-1234-0a1b2c3d``; None for other names.
+    """
+    match = _WRITER_PID.search(name)
+    return int(match.group(1)) if match is not None and is_temporary(name) else None
 
 
 @contextlib.contextmanager

@@ -22,7 +22,11 @@ import trimesh
 
 from copick_db.storage.atomic import staged
 
-__all__ = ["as_trimesh", "empty_scene", "mesh_counts", "read_glb", "write_glb"]
+__all__ = ["as_trimesh", "empty_scene", "file_problem", "mesh_counts", "read_glb", "write_glb"]
+
+#: A GLB file starts with this 12-byte header: magic ``glTF``, version, total length (little-endian uint32s).
+_HEADER_SIZE = 12
+_MAGIC = b"glTF"
 
 
 def empty_scene() -> trimesh.Scene:
@@ -71,6 +75,31 @@ def read_glb(path: Path) -> trimesh.Trimesh:
     except Exception as exc:
         raise ValueError(f"{path} is not a readable GLB mesh file: {exc}") from exc
     return as_trimesh(loaded)
+
+
+def file_problem(path: Path) -> str | None:
+    """Why a GLB file is incomplete or foreign, from its header alone (no parsing), or None.
+
+    Args:
+        path: The GLB file.
+
+    Returns:
+        A sentence saying what is wrong (unreadable, not GLB, or shorter than the length its header declares), or
+        None.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(_HEADER_SIZE)
+        size = path.stat().st_size
+    except OSError as exc:
+        return f"mesh file cannot be read ({exc.strerror or exc})"
+    if len(header) < _HEADER_SIZE or header[:4] != _MAGIC:
+        return "mesh file is not a GLB file (truncated or foreign)"
+    declared = int.from_bytes(header[8:12], "little")
+    if size < declared:
+        return f"mesh file is truncated ({size} of {declared} bytes)"
+    return None
 
 
 def as_trimesh(obj: trimesh.Trimesh | trimesh.Scene | None) -> trimesh.Trimesh:

@@ -1,7 +1,9 @@
-"""Where each kind of bulk data lives, as relative POSIX paths in copick's filesystem layout.
+"""copick's directory layout: where each kind of bulk data lives, and what a name found there stands for.
 
-Every function here is pure: it builds a string and does no I/O. The layout is copick's (see
-``copick-filesystem-format.md`` §2), so a data root written by copick_db can be opened by copick and vice versa::
+The one module that knows copick's layout (``copick-filesystem-format.md`` §2, copick 1.31), both ways: the
+``*_path`` functions build the relative POSIX path (a data store's key) of an entity's data, and the ``parse_*``
+functions turn a directory or file name found in a copick project back into the entity's identity. Everything here is
+pure: it builds or splits strings and does no I/O. A data root written by copick_db opens in copick and vice versa::
 
     ExperimentRuns/<run>/VoxelSpacing<vs:.3f>/<tomo_type>.zarr
     ExperimentRuns/<run>/VoxelSpacing<vs:.3f>/<tomo_type>_<feature_type>_features.zarr
@@ -20,6 +22,13 @@ Design invariants:
     - Voxel sizes appear in paths only through :func:`format_voxel_size` (``f"{v:.3f}"``), and
       :func:`voxel_key` is derived from that very string, so two sizes share a directory exactly when they share
       a key.
+    - A name is parsed only if copick would list it *and* find it again under the same name: copick rebuilds
+      every path from the parsed parts (``.3f`` voxel sizes, three ``_`` parts), so a name that does not survive
+      that round trip (``VoxelSpacing10``, ``a_b_c_d.json``) is refused with the reason (:class:`SourceError`),
+      never half-understood.
+    - Every parsed part that becomes an identity (user, session, object, tomogram and feature types, segmentation
+      names) follows copick's name rule (:func:`copick_db.models.names.validate_name`); run names only need to be a
+      valid path component, as in copick (``TS_001`` is normal).
 """
 
 from __future__ import annotations
@@ -29,27 +38,94 @@ import numbers
 import os
 import posixpath
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+from copick_db.models.names import validate_name
+
 __all__ = [
+    "FEATURES_SUFFIX",
+    "FILAMENTS_DIR",
+    "INSTANCE_SEGMENTATIONS_DIR",
+    "MESHES_DIR",
+    "MULTILABEL_SUFFIX",
+    "OBJECTS_DIR",
+    "PANOPTIC_SEGMENTATIONS_DIR",
+    "PICKS_DIR",
+    "RUNS_DIR",
+    "RUN_DATA_GLOBS",
+    "SEGMENTATIONS_DIR",
     "SEGMENTATION_DIRECTORIES",
+    "SEGMENTATION_DIRS",
+    "VOXEL_SPACING_PREFIX",
+    "OwnedName",
+    "SegmentationName",
+    "SourceError",
+    "candidate_voxel_keys",
     "check_component",
     "features_path",
     "filaments_path",
     "format_voxel_size",
     "instance_segmentation_path",
+    "is_hidden",
     "mesh_path",
     "object_path",
     "panoptic_segmentation_path",
+    "parse_features_name",
+    "parse_filaments_name",
+    "parse_mesh_name",
+    "parse_object_map_name",
+    "parse_picks_name",
+    "parse_run_name",
+    "parse_segmentation_name",
+    "parse_tomogram_name",
+    "parse_voxel_spacing_dir",
     "picks_path",
     "resolve",
     "run_dir",
+    "segmentation_directory",
     "segmentation_path",
     "tomogram_path",
     "typed_segmentation_path",
     "voxel_key",
     "voxel_spacing_dir",
 ]
+
+# -- the names of copick's layout ----------------------------------------------------------------------------------
+
+RUNS_DIR = "ExperimentRuns"
+OBJECTS_DIR = "Objects"
+PICKS_DIR = "Picks"
+MESHES_DIR = "Meshes"
+FILAMENTS_DIR = "Filaments"
+SEGMENTATIONS_DIR = "Segmentations"
+INSTANCE_SEGMENTATIONS_DIR = "InstanceSegmentations"
+PANOPTIC_SEGMENTATIONS_DIR = "PanopticSegmentations"
+VOXEL_SPACING_PREFIX = "VoxelSpacing"
+FEATURES_SUFFIX = "_features.zarr"
+MULTILABEL_SUFFIX = "-multilabel"
+
+#: The run-level directory of each segmentation type; only ``Segmentations`` marks a type (multilabel) in the name.
+SEGMENTATION_DIRECTORIES = {
+    "binary": SEGMENTATIONS_DIR,
+    "multilabel": SEGMENTATIONS_DIR,
+    "instance": INSTANCE_SEGMENTATIONS_DIR,
+    "panoptic": PANOPTIC_SEGMENTATIONS_DIR,
+}
+#: Run subdirectories holding segmentations, and the type each decides (None in ``Segmentations``: binary, or
+#: multilabel when the name ends in ``-multilabel``).
+SEGMENTATION_DIRS = {
+    SEGMENTATIONS_DIR: None,
+    INSTANCE_SEGMENTATIONS_DIR: "instance",
+    PANOPTIC_SEGMENTATIONS_DIR: "panoptic",
+}
+#: Where a run directory keeps volumes and meshes (glob patterns relative to it); picks and filaments live in the
+#: catalog, so their files are not data a store holds.
+RUN_DATA_GLOBS = (
+    f"{VOXEL_SPACING_PREFIX}*/*.zarr",
+    *(f"{directory}/*.zarr" for directory in SEGMENTATION_DIRS),
+    f"{MESHES_DIR}/*.glb",
+)
 
 #: Longest file-name component most filesystems accept (``NAME_MAX``), in UTF-8 bytes.
 MAX_COMPONENT_BYTES = 255
@@ -157,7 +233,7 @@ def run_dir(run: str) -> str:
     Raises:
         ValueError: If ``run`` is not a valid path component.
     """
-    return f"ExperimentRuns/{check_component(run, 'run name')}"
+    return f"{RUNS_DIR}/{check_component(run, 'run name')}"
 
 
 def voxel_spacing_dir(run: str, voxel_size: float) -> str:
@@ -173,7 +249,7 @@ def voxel_spacing_dir(run: str, voxel_size: float) -> str:
     Raises:
         ValueError: If a name is not a valid path component, or the voxel size is invalid.
     """
-    return f"{run_dir(run)}/VoxelSpacing{format_voxel_size(voxel_size)}"
+    return f"{run_dir(run)}/{VOXEL_SPACING_PREFIX}{format_voxel_size(voxel_size)}"
 
 
 def tomogram_path(run: str, voxel_size: float, tomo_type: str) -> str:
@@ -210,7 +286,7 @@ def features_path(run: str, voxel_size: float, tomo_type: str, feature_type: str
     """
     tomo = check_component(tomo_type, "tomogram type")
     feature = check_component(feature_type, "feature type")
-    return _join(voxel_spacing_dir(run, voxel_size), f"{tomo}_{feature}_features.zarr")
+    return _join(voxel_spacing_dir(run, voxel_size), f"{tomo}_{feature}{FEATURES_SUFFIX}")
 
 
 def picks_path(run: str, user_id: str, session_id: str, object_name: str) -> str:
@@ -228,7 +304,7 @@ def picks_path(run: str, user_id: str, session_id: str, object_name: str) -> str
     Raises:
         ValueError: If a name is not a valid path component.
     """
-    return _join(f"{run_dir(run)}/Picks", f"{_identity(user_id, session_id, object_name, 'object name')}.json")
+    return _join(f"{run_dir(run)}/{PICKS_DIR}", f"{_identity(user_id, session_id, object_name, 'object name')}.json")
 
 
 def mesh_path(run: str, user_id: str, session_id: str, object_name: str) -> str:
@@ -246,7 +322,7 @@ def mesh_path(run: str, user_id: str, session_id: str, object_name: str) -> str:
     Raises:
         ValueError: If a name is not a valid path component.
     """
-    return _join(f"{run_dir(run)}/Meshes", f"{_identity(user_id, session_id, object_name, 'object name')}.glb")
+    return _join(f"{run_dir(run)}/{MESHES_DIR}", f"{_identity(user_id, session_id, object_name, 'object name')}.glb")
 
 
 def segmentation_path(
@@ -268,9 +344,9 @@ def segmentation_path(
     Raises:
         ValueError: If a name is not a valid path component, or the voxel size is invalid.
     """
-    suffix = "-multilabel" if is_multilabel else ""
+    suffix = MULTILABEL_SUFFIX if is_multilabel else ""
     stem = f"{format_voxel_size(voxel_size)}_{_identity(user_id, session_id, name, 'segmentation name')}{suffix}"
-    return _join(f"{run_dir(run)}/Segmentations", f"{stem}.zarr")
+    return _join(f"{run_dir(run)}/{SEGMENTATIONS_DIR}", f"{stem}.zarr")
 
 
 def object_path(name: str) -> str:
@@ -285,7 +361,7 @@ def object_path(name: str) -> str:
     Raises:
         ValueError: If ``name`` is not a valid path component.
     """
-    return _join("Objects", f"{check_component(name, 'object name')}.zarr")
+    return _join(OBJECTS_DIR, f"{check_component(name, 'object name')}.zarr")
 
 
 def resolve(data_root: Path, relative: str) -> Path:
@@ -331,14 +407,6 @@ def _join(directory: str, filename: str) -> str:
 
 
 # -- copick 1.31: typed segmentations and filaments -----------------------------------------------------------------
-
-#: The run-level directory of each segmentation type; only ``Segmentations`` marks a type (multilabel) in the name.
-SEGMENTATION_DIRECTORIES = {
-    "binary": "Segmentations",
-    "multilabel": "Segmentations",
-    "instance": "InstanceSegmentations",
-    "panoptic": "PanopticSegmentations",
-}
 
 
 def _typed_store(run: str, directory: str, voxel_size: float, user_id: str, session_id: str, name: str) -> str:
@@ -427,4 +495,223 @@ def filaments_path(run: str, user_id: str, session_id: str, object_name: str) ->
     Raises:
         ValueError: If a name is not a valid path component.
     """
-    return _join(f"{run_dir(run)}/Filaments", f"{_identity(user_id, session_id, object_name, 'object name')}.json")
+    return _join(
+        f"{run_dir(run)}/{FILAMENTS_DIR}", f"{_identity(user_id, session_id, object_name, 'object name')}.json"
+    )
+
+
+def segmentation_directory(segmentation_type: str) -> str:
+    """The run-level directory copick keeps a segmentation type in (``"binary"``, ``"multilabel"``, ...).
+
+    Raises:
+        KeyError: Unknown type.
+    """
+    return SEGMENTATION_DIRECTORIES[segmentation_type]
+
+
+# -- parsing: names found in a copick project, back to identities ---------------------------------------------------
+
+
+class SourceError(ValueError):
+    """Why a file or directory of a copick project cannot be read as an entity (the message is the reason)."""
+
+
+@dataclass(frozen=True)
+class OwnedName:
+    """The identity in a picks or mesh file name: ``<user>_<session>_<object>``."""
+
+    user_id: str
+    session_id: str
+    object_name: str
+
+
+@dataclass(frozen=True)
+class SegmentationName:
+    """The identity of a segmentation store: its name ``<vs>_<user>_<session>_<name>[-multilabel]`` and type."""
+
+    voxel_size: float
+    user_id: str
+    session_id: str
+    name: str
+    is_multilabel: bool
+    is_instance: bool = False
+    is_panoptic: bool = False
+
+    @property
+    def needs_object(self) -> bool:
+        """Whether the name must be a pickable object (binary and instance segmentations, as in copick)."""
+        return not (self.is_multilabel or self.is_panoptic)
+
+
+def is_hidden(name: str) -> bool:
+    """Whether copick skips an entry (a leading ``.``: markers, temporaries, trash)."""
+    return name.startswith(".")
+
+
+def parse_run_name(name: str) -> str:
+    """A run directory's name, if it can name a run.
+
+    Raises:
+        SourceError: The name cannot be a path component (control characters, too long).
+    """
+    return _checked(check_component, name, "run name")
+
+
+def parse_voxel_spacing_dir(name: str) -> float:
+    """The voxel size (Å) of a ``VoxelSpacing<vs:.3f>`` directory.
+
+    Raises:
+        SourceError: The text after ``VoxelSpacing`` is not a positive number, or is not written with exactly
+            three decimals (copick would list it but look for its tomograms elsewhere).
+    """
+    return _voxel_size(name[len(VOXEL_SPACING_PREFIX) :], f"{VOXEL_SPACING_PREFIX}{{size}}")
+
+
+def parse_tomogram_name(name: str) -> str:
+    """The tomogram type of a ``<tomo_type>.zarr`` store in a voxel spacing directory.
+
+    Raises:
+        SourceError: The type contains ``features`` (copick never lists such a tomogram) or breaks the name rule.
+    """
+    tomo_type = _strip(name, ".zarr")
+    if "features" in tomo_type:
+        raise SourceError(f"copick ignores tomogram stores whose type contains 'features' ({tomo_type!r})")
+    return _valid(tomo_type, "tomogram type")
+
+
+def parse_features_name(name: str) -> tuple[str, str]:
+    """``(tomo_type, feature_type)`` of a ``<tomo_type>_<feature_type>_features.zarr`` store.
+
+    Raises:
+        SourceError: The stem does not split into exactly two ``_`` parts, or a part breaks the name rule.
+    """
+    parts = _strip(name, FEATURES_SUFFIX).split("_")
+    if len(parts) != 2:
+        raise SourceError(
+            f"feature store names are <tomo_type>_<feature_type>_features.zarr; {name!r} has "
+            f"{len(parts)} '_'-separated part(s) before '_features'"
+        )
+    return _valid(parts[0], "tomogram type"), _valid(parts[1], "feature type")
+
+
+def parse_picks_name(name: str) -> OwnedName:
+    """The identity of a ``<user>_<session>_<object>.json`` picks file.
+
+    Raises:
+        SourceError: The stem does not have exactly three ``_`` parts, or a part breaks the name rule.
+    """
+    return _owned(_strip(name, ".json"), name)
+
+
+def parse_mesh_name(name: str) -> OwnedName:
+    """The identity of a ``<user>_<session>_<object>.glb`` mesh file.
+
+    Raises:
+        SourceError: As :func:`parse_picks_name`.
+    """
+    return _owned(_strip(name, ".glb"), name)
+
+
+def parse_filaments_name(name: str) -> OwnedName:
+    """The identity of a ``<user>_<session>_<object>.json`` filaments file.
+
+    Raises:
+        SourceError: As :func:`parse_picks_name`.
+    """
+    return _owned(_strip(name, ".json"), name)
+
+
+def parse_segmentation_name(name: str, directory: str = SEGMENTATIONS_DIR) -> SegmentationName:
+    """The identity of a ``<vs:.3f>_<user>_<session>_<name>[-multilabel].zarr`` segmentation store.
+
+    Args:
+        name: The store's name.
+        directory: The run directory it is in (:data:`SEGMENTATION_DIRS`), which decides its type except in
+            ``Segmentations``, where the ``-multilabel`` suffix does.
+
+    Raises:
+        SourceError: Fewer than four ``_`` parts, a voxel size prefix that is not a ``.3f`` number, a name with
+            ``_`` in it, or a part that breaks the name rule.
+    """
+    parts = _strip(name, ".zarr").split("_", 3)
+    if len(parts) != 4:
+        raise SourceError(
+            f"segmentation store names are <voxel size>_<user>_<session>_<name>.zarr; {name!r} has "
+            f"{len(parts)} '_'-separated part(s)"
+        )
+    voxel_size = _voxel_size(parts[0], "{size}_<user>_<session>_<name>.zarr")
+    seg_name = parts[3]
+    kind = SEGMENTATION_DIRS[directory]
+    multilabel = kind is None and seg_name.endswith(MULTILABEL_SUFFIX)
+    if multilabel:
+        seg_name = seg_name[: -len(MULTILABEL_SUFFIX)]
+    if "_" in seg_name:
+        raise SourceError(f"segmentation name {seg_name!r} contains '_', which copick uses to separate name parts")
+    return SegmentationName(
+        voxel_size,
+        _valid(parts[1], "user id"),
+        _valid(parts[2], "session id"),
+        _valid(seg_name, "segmentation name"),
+        multilabel,
+        kind == "instance",
+        kind == "panoptic",
+    )
+
+
+def parse_object_map_name(name: str) -> str:
+    """The object name of an ``Objects/<object>.zarr`` density map.
+
+    Raises:
+        SourceError: The name breaks the name rule.
+    """
+    return _valid(_strip(name, ".zarr"), "object name")
+
+
+# -- helpers -----------------------------------------------------------------------------------------------------
+
+
+def _strip(name: str, suffix: str) -> str:
+    if not name.endswith(suffix):
+        raise SourceError(f"{name!r} does not end with {suffix!r}")
+    return name[: -len(suffix)]
+
+
+def _owned(stem: str, name: str) -> OwnedName:
+    parts = stem.split("_")
+    if len(parts) != 3:
+        problem = "fewer" if len(parts) < 3 else "more"
+        raise SourceError(
+            f"file names are <user>_<session>_<object>; {name!r} has {problem} than three '_'-separated parts "
+            "(copick would mis-read it)"
+        )
+    return OwnedName(_valid(parts[0], "user id"), _valid(parts[1], "session id"), _valid(parts[2], "object name"))
+
+
+def _voxel_size(text: str, pattern: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SourceError(f"{text!r} is not a voxel size (a number of Å)") from None
+    if not math.isfinite(value) or value <= 0:
+        raise SourceError(f"voxel size {text!r} is not a positive finite number")
+    try:
+        canonical = format_voxel_size(value)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
+    if canonical != text:
+        raise SourceError(
+            f"voxel size {text!r} is not written with three decimals; copick would look for "
+            f"{pattern.format(size=canonical)!r} instead (rename it to that)"
+        )
+    return value
+
+
+def _valid(value: str, what: str) -> str:
+    return _checked(validate_name, value, what)
+
+
+def _checked(check: object, value: str, what: str) -> str:
+    try:
+        return check(value, what)  # type: ignore[operator]
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None

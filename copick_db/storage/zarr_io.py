@@ -39,6 +39,15 @@ import zarr
 from copick_db.errors import ReadOnlyError, ZarrGroupNotFoundError
 from copick_db.storage.atomic import remove_path
 from copick_db.storage.paths import check_component
+from copick_db.storage.zarr_metadata import (
+    ROOT_LEVEL,
+    is_array,
+    listed_levels,
+    locate_level,
+    read_attrs,
+    read_json_object,
+    store_format,
+)
 
 __all__ = [
     "ROOT_LEVEL",
@@ -55,6 +64,7 @@ __all__ = [
     "read",
     "read_attrs",
     "store_format",
+    "volume_problem",
     "write",
     "write_multiscale",
 ]
@@ -64,8 +74,6 @@ ZARR_MAJOR: int = int(zarr.__version__.split(".")[0])
 if ZARR_MAJOR not in (2, 3):  # pragma: no cover - guarded by the dependency pin
     raise ImportError(f"copick_db supports zarr-python 2.18 and 3.x, not {zarr.__version__}")
 
-#: The level a store holding one array at its root (``zarr.array(data, store=tomo.zarr())``) reads it as.
-ROOT_LEVEL = "0"
 #: Largest chunk edge along a spatial axis (copick writes 256³ chunks).
 CHUNK_EDGE = 256
 _METHODS = ("mean", "nearest")
@@ -211,7 +219,7 @@ def open_array(path: Path, group: str = "0", *, writable: bool = False) -> Any:
     """
     path = Path(path)
     _check_group(group)
-    key, zarr_format = _locate_level(path, group)
+    key, zarr_format = locate_level(path, group)
     if zarr_format is None:
         raise _group_not_found(path, group)
     what = f"array {group!r} of zarr store {path}" if key else f"the array at the root of zarr store {path}"
@@ -311,7 +319,7 @@ def list_arrays(path: Path) -> list[str]:
         entries = [entry.name for entry in os.scandir(path) if entry.is_dir() and not entry.name.startswith(".")]
     except (FileNotFoundError, NotADirectoryError):
         return []
-    names = [name for name in entries if _array_format(path, name) is not None]
+    names = [name for name in entries if is_array(path / name) is not None]
     return sorted(names, key=lambda name: (0, int(name), "") if name.isdigit() else (1, 0, name))
 
 
@@ -325,7 +333,7 @@ def levels(path: Path) -> list[str]:
         The level keys; empty if the store is missing or has no data yet.
     """
     path = Path(path)
-    if _node_array_format(path) is not None:
+    if is_array(path) is not None:
         return [ROOT_LEVEL]
     return list_arrays(path)
 
@@ -344,48 +352,35 @@ def has_data(path: Path) -> bool:
     return bool(levels(path))
 
 
-def store_format(path: Path) -> int | None:
-    """The zarr format of a store's root metadata: 3 (``zarr.json``), 2 (``.zgroup``/``.zarray``), or None.
+def volume_problem(path: Path) -> str | None:
+    """Why a store that holds data is incomplete, or None when every level it should have opens.
 
-    ``zarr.json`` wins when both are there, as zarr 3 reads it first.
+    The levels a store should have are those its OME-NGFF ``multiscales`` metadata lists or, without such metadata
+    (a store written by hand), every array it holds; each must exist and have array metadata zarr opens.
 
     Args:
         path: The store directory.
 
     Returns:
-        3, 2, or None when the store is missing or has no root metadata (an empty store).
+        A sentence saying what is wrong, or None.
     """
-    path = Path(path)
-    if (path / "zarr.json").is_file():
-        return 3
-    if (path / ".zgroup").is_file() or (path / ".zarray").is_file():
-        return 2
+    try:
+        attrs = read_attrs(path)
+    except (OSError, ValueError) as exc:
+        return f"zarr store metadata cannot be read ({exc})"
+    present = levels(path)
+    listed = listed_levels(attrs)
+    if listed is None:
+        listed = present
+    missing = [level for level in listed if level not in present]
+    if missing:
+        return f"zarr store lacks level(s) {', '.join(missing)} that its metadata lists"
+    for level in listed:
+        try:
+            array_info(path, level)
+        except (OSError, ValueError) as exc:
+            return f"zarr array {level!r} has unreadable metadata ({exc})"
     return None
-
-
-def read_attrs(path: Path) -> dict[str, Any]:
-    """The store's root attributes (``.zattrs``, or the ``attributes`` of a zarr-v3 ``zarr.json``).
-
-    Args:
-        path: The store directory.
-
-    Returns:
-        The attributes; ``{}`` if the store or its attributes do not exist.
-
-    Raises:
-        ValueError: If the attributes file is not a JSON object.
-    """
-    path = Path(path)
-    attrs_v2 = path / ".zattrs"
-    if attrs_v2.is_file():
-        return _load_json_object(attrs_v2)
-    meta_v3 = path / "zarr.json"
-    if meta_v3.is_file():
-        attributes = _load_json_object(meta_v3).get("attributes") or {}
-        if not isinstance(attributes, dict):
-            raise ValueError(f"{meta_v3} has attributes that are not a JSON object")
-        return attributes
-    return {}
 
 
 def open_store(path: Path, *, writable: bool) -> Any:
@@ -609,44 +604,11 @@ def _blocks(data: np.ndarray) -> Iterator[np.ndarray]:
 # ------------------------------------------------------------------------------------------------------------------
 
 
-def _array_format(path: Path, group: str) -> int | None:
-    """2 or 3 if ``path/group`` holds array metadata of that zarr format, else None."""
-    return _node_array_format(path / group)
-
-
-def _locate_level(path: Path, group: str) -> tuple[str, int | None]:
-    """(key in the store, zarr format) of level ``group``: the array ``group``, or the root array for level "0".
-
-    A root array's nested chunk directories are named ``0``, ``1``…, but hold no array metadata, so they are never
-    mistaken for levels.
-    """
-    zarr_format = _array_format(path, group)
-    if zarr_format is None and group == ROOT_LEVEL:
-        root_format = _node_array_format(path)
-        if root_format is not None:
-            return "", root_format
-    return group, zarr_format
-
-
-def _node_array_format(node: Path) -> int | None:
-    """2 or 3 if directory ``node`` holds array metadata of that zarr format, else None."""
-    if (node / ".zarray").is_file():
-        return 2
-    meta = node / "zarr.json"
-    if meta.is_file():
-        try:
-            node_type = json.loads(meta.read_bytes()).get("node_type")
-        except (ValueError, AttributeError):
-            return 3  # let zarr report the corrupt metadata
-        return 3 if node_type == "array" else None
-    return None
-
-
 def _group_not_found(path: Path, group: str) -> ZarrGroupNotFoundError:
     """The error for a missing array, saying what the store does have."""
     if not path.is_dir():
         return ZarrGroupNotFoundError(f"zarr store {path} does not exist (looked for array {group!r})")
-    if _node_array_format(path) is not None:
+    if is_array(path) is not None:
         return ZarrGroupNotFoundError(
             f"zarr store {path} holds a single array at its root, read as level {ROOT_LEVEL!r}; it has no "
             f"level {group!r}"
@@ -658,17 +620,6 @@ def _group_not_found(path: Path, group: str) -> ZarrGroupNotFoundError:
         )
     names = ", ".join(repr(name) for name in available)
     return ZarrGroupNotFoundError(f"zarr store {path} has no array {group!r}; available arrays: {names}")
-
-
-def _load_json_object(file: Path) -> dict[str, Any]:
-    """Parse a JSON file that must hold an object."""
-    try:
-        value = json.loads(file.read_bytes())
-    except ValueError as exc:
-        raise ValueError(f"{file} is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise ValueError(f"{file} does not hold a JSON object")
-    return value
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -703,7 +654,7 @@ def copy_store_nested(source: Path, target: Path) -> list[str]:
             continue
         dirnames[:] = []  # an array's subdirectories hold chunks only
         meta_file = Path(dirpath) / ".zarray"
-        meta = _load_json_object(meta_file)
+        meta = read_json_object(meta_file)
         flat = [name for name in filenames if _is_flat_chunk_key(name)]
         if not flat and meta.get("dimension_separator") == "/":
             continue
@@ -746,7 +697,7 @@ def copy_store_as_format2(source: Path, target: Path) -> None:
             f"zarr store {source} is in zarr format 3; zarr {zarr.__version__} cannot read it, so it cannot be "
             "converted here. Export where zarr 3 is installed."
         )
-    meta = _load_json_object(source / "zarr.json")
+    meta = read_json_object(source / "zarr.json")
     if meta.get("zarr_format") != 3 or meta.get("node_type") not in ("array", "group"):
         raise ValueError(f"{source / 'zarr.json'} is not zarr format 3 metadata of an array or a group")
     target.mkdir(parents=True)

@@ -199,3 +199,54 @@ def test_resolve_is_lexical_and_does_not_follow_symlinks(tmp_path: Path) -> None
     assert result == root / "ExperimentRuns/linked/Picks/u_s_o.json"
     with pytest.raises(ValueError):
         paths.resolve(root, "ExperimentRuns/../../outside")
+
+
+# -- parsing: what a name found in a copick project stands for -------------------------------------------------------
+
+
+def test_every_path_built_here_parses_back_to_the_identity_it_was_built_from() -> None:
+    tomo = paths.tomogram_path("TS_001", 10.0125, "wbp").split("/")
+    assert paths.parse_run_name(tomo[1]) == "TS_001"
+    assert paths.format_voxel_size(paths.parse_voxel_spacing_dir(tomo[2])) == "10.012"
+    assert paths.parse_tomogram_name(tomo[3]) == "wbp"
+    features = paths.features_path("TS_001", 10.0, "wbp", "sobel").rsplit("/", 1)[1]
+    assert paths.parse_features_name(features) == ("wbp", "sobel")
+    owned = paths.OwnedName("alice", "1", "ribosome")
+    assert paths.parse_picks_name(paths.picks_path("r", "alice", "1", "ribosome").rsplit("/", 1)[1]) == owned
+    assert paths.parse_mesh_name(paths.mesh_path("r", "alice", "1", "ribosome").rsplit("/", 1)[1]) == owned
+    assert paths.parse_filaments_name(paths.filaments_path("r", "alice", "1", "ribosome").rsplit("/", 1)[1]) == owned
+    assert paths.parse_object_map_name(paths.object_path("ribosome").rsplit("/", 1)[1]) == "ribosome"
+
+
+@pytest.mark.parametrize("kind", ["binary", "multilabel", "instance", "panoptic"])
+def test_a_segmentation_path_parses_back_to_its_type_in_the_directory_copick_keeps_it_in(kind: str) -> None:
+    flags = {f"is_{kind}": True} if kind != "binary" else {}
+    _, _, directory, name = paths.typed_segmentation_path("r", 10.0, "alice", "1", "membrane", **flags).split("/")
+    assert directory == paths.segmentation_directory(kind)
+    parsed = paths.parse_segmentation_name(name, directory)
+    assert (parsed.voxel_size, parsed.user_id, parsed.session_id, parsed.name) == (10.0, "alice", "1", "membrane")
+    assert (parsed.is_multilabel, parsed.is_instance, parsed.is_panoptic) == (
+        kind == "multilabel",
+        kind == "instance",
+        kind == "panoptic",
+    )
+
+
+@pytest.mark.parametrize(
+    ("parse", "name", "reason"),
+    [
+        (paths.parse_voxel_spacing_dir, "VoxelSpacing10", "three decimals"),
+        (paths.parse_picks_name, "a_b_c_d.json", "more than three"),
+        (paths.parse_features_name, "wbp_features.zarr", "1 '_'-separated part"),
+        (paths.parse_tomogram_name, "my-features.zarr", "copick ignores"),
+    ],
+)
+def test_a_name_copick_would_not_find_again_is_refused_with_the_reason(parse, name: str, reason: str) -> None:
+    with pytest.raises(paths.SourceError, match=reason):
+        parse(name)
+
+
+def test_the_data_globs_cover_every_run_level_volume_and_mesh_directory() -> None:
+    covered = {pattern.split("/")[0] for pattern in paths.RUN_DATA_GLOBS}
+    assert covered == {f"{paths.VOXEL_SPACING_PREFIX}*", paths.MESHES_DIR, *paths.SEGMENTATION_DIRS}
+    assert set(paths.SEGMENTATION_DIRECTORIES.values()) == set(paths.SEGMENTATION_DIRS)
