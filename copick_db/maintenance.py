@@ -22,7 +22,6 @@ Design invariants:
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,19 +30,11 @@ from typing import Any
 from copick_db.catalog import inventory, schema
 from copick_db.catalog.catalog import Catalog
 from copick_db.catalog.tables import TomogramRow
+from copick_db.db.data_roots import DataRoots
 from copick_db.db.root import CopickRootDB
-from copick_db.db.stored import dimensions_of, size_columns
+from copick_db.db.volume import dimensions_of, size_columns
 from copick_db.errors import CatalogError, SchemaOutdatedError
-from copick_db.storage import atomic, zarr_io
-
-#: Data the copick layout keeps per run, relative to a run directory: (subdirectory glob, what it holds).
-_RUN_DATA_GLOBS = (
-    "VoxelSpacing*/*.zarr",
-    "Segmentations/*.zarr",
-    "InstanceSegmentations/*.zarr",
-    "PanopticSegmentations/*.zarr",
-    "Meshes/*.glb",
-)
+from copick_db.storage.store import ROOT_LEVEL, DataStore
 
 
 @dataclass
@@ -138,16 +129,18 @@ def check(root: CopickRootDB) -> CheckReport:
     referenced: set[Path] = set()
     refreshes: list[_Refresh] = []
     for ref in references:
-        path = data.resolve(ref.root_id, ref.path)
+        store = data.store(ref.root_id)
+        path = store.locate(ref.path)
         referenced.add(path)
-        reason = _data_problem(ref, path, (ref.kind, ref.row_id) in imported)
+        reason = _data_problem(ref, store, (ref.kind, ref.row_id) in imported)
         if reason is not None:
-            trash = atomic.trash_siblings(path) if not os.path.lexists(path) else []
-            if trash:
-                reason += f"; its previous version is in {trash[0].name}, which `check --fix` puts back"
-            report.missing.append(Problem(ref.kind, path, reason, ref.row_id, trash[0] if trash else None))
+            trash = store.restorable(ref.path)
+            restorable = None if trash is None else store.locate(trash)
+            if restorable is not None:
+                reason += f"; its previous version is in {restorable.name}, which `check --fix` puts back"
+            report.missing.append(Problem(ref.kind, path, reason, ref.row_id, restorable))
         elif ref.kind == "tomogram":
-            refresh = _size_refresh(ref.row_id, path, sizes.get(ref.row_id))
+            refresh = _size_refresh(ref.row_id, store, ref.path, sizes.get(ref.row_id))
             if refresh is not None:
                 refreshes.append(refresh)
     stale = [refresh.problem for refresh in refreshes]
@@ -155,9 +148,11 @@ def check(root: CopickRootDB) -> CheckReport:
         report.refreshed = _refresh_sizes(root, stale)
     else:
         report.stale = stale
-    for directory in data.writable():
-        report.leftovers.extend(atomic.find_leftovers(directory))
-        for found in _layout_data(directory):
+    for root_id in data.writable_ids():
+        store = data.store(root_id)
+        report.leftovers.extend(store.locate(key) for key in store.leftovers())
+        for key in store.layout_data():
+            found = store.locate(key)
             if found not in referenced:
                 report.unreferenced.append(Problem("data", found, "no catalog row references it"))
     return report
@@ -172,15 +167,16 @@ def _recorded_sizes(
     return {row.id: (row.size_x, row.size_y, row.size_z) for row in rows}
 
 
-def _size_refresh(row_id: int | None, path: Path, recorded: tuple | None) -> _Refresh | None:
-    """The refresh tomogram row ``row_id`` needs when its recorded size is not its store's level 0, or None.
+def _size_refresh(row_id: int | None, store: DataStore, key: str, recorded: tuple | None) -> _Refresh | None:
+    """The refresh tomogram row ``row_id`` needs when its recorded size is not its volume's level 0, or None.
 
-    Reads only the level-0 array's metadata; a store without data keeps whatever is recorded.
+    Reads only the level-0 array's metadata; a volume without data keeps whatever is recorded.
     """
-    if recorded is None or not path.is_dir():
+    if recorded is None:
         return None
+    path = store.locate(key)
     try:
-        info = zarr_io.array_info(path, zarr_io.ROOT_LEVEL)
+        info = store.array_info(key, ROOT_LEVEL)
     except (OSError, ValueError):
         return None  # unreadable metadata is reported as a problem elsewhere, or the store is not ours to judge
     if info is None:
@@ -204,82 +200,35 @@ def _refresh_sizes(root: CopickRootDB, stale: list[Problem]) -> list[Problem]:
     with root.catalog.writing() as conn:
         recorded = _recorded_sizes(root, conn, [problem.row_id for problem in stale])
         for problem in stale:
-            refresh = _size_refresh(problem.row_id, problem.path, recorded.get(problem.row_id))  # type: ignore[arg-type]
+            store, key = _place(root.data, problem.path)
+            refresh = _size_refresh(problem.row_id, store, key, recorded.get(problem.row_id))  # type: ignore[arg-type]
             if refresh is not None:
                 root.catalog.update(TomogramRow, problem.row_id, refresh.values, conn=conn)  # type: ignore[arg-type]
                 done.append(refresh.problem)
     return done
 
 
-def _data_problem(ref: inventory.DataReference, path: Path, imported: bool) -> str | None:
+def _data_problem(ref: inventory.DataReference, store: DataStore, imported: bool) -> str | None:
     """Why the data a row references is missing or incomplete, or None.
 
     Data that exists is always checked. Missing data is a problem for rows that had data: written through copick_db
     (``modified`` moved past ``created``) or imported from a file; an entity made by ``new_*`` has none yet.
     """
-    if not path.exists():
+    if not store.exists(ref.path):
         return "data is missing" if ref.written or imported else None
     if ref.kind == "mesh":
-        return _glb_problem(path)
-    if not zarr_io.has_data(path):
+        return store.mesh_problem(ref.path)
+    if not store.has_volume_data(ref.path):
         # copick makes empty stores before it writes data: only a store written through copick_db must hold one.
         # A density map's location is recorded when zarr() hands out its (empty) store, so that is no proof.
         return "zarr store has no readable array" if ref.written and ref.kind != "object" else None
-    return _levels_problem(path)
+    return store.volume_problem(ref.path)
 
 
-def _glb_problem(path: Path) -> str | None:
-    """Why a GLB file is incomplete (shorter than its header says), or None."""
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(12)
-        size = path.stat().st_size
-    except OSError as exc:
-        return f"mesh file cannot be read ({exc.strerror or exc})"
-    if len(header) < 12 or header[:4] != b"glTF":
-        return "mesh file is not a GLB file (truncated or foreign)"
-    declared = int.from_bytes(header[8:12], "little")
-    if size < declared:
-        return f"mesh file is truncated ({size} of {declared} bytes)"
-    return None
-
-
-def _levels_problem(path: Path) -> str | None:
-    """Why a zarr store lacks levels its multiscales metadata lists, or has an array that does not open, or None.
-
-    Without multiscales metadata (a store written by hand), every array the store holds must open.
-    """
-    try:
-        attrs = zarr_io.read_attrs(path)
-    except (OSError, ValueError) as exc:
-        return f"zarr store metadata cannot be read ({exc})"
-    present = zarr_io.levels(path)
-    multiscales = attrs.get("multiscales")
-    if isinstance(multiscales, list) and multiscales and isinstance(multiscales[0], dict):
-        datasets = multiscales[0].get("datasets") or []
-        listed = [d.get("path") for d in datasets if isinstance(d, dict) and isinstance(d.get("path"), str)]
-    else:
-        listed = present
-    missing = [level for level in listed if level not in present]
-    if missing:
-        return f"zarr store lacks level(s) {', '.join(missing)} that its metadata lists"
-    for level in listed:
-        try:
-            zarr_io.array_info(path, level)
-        except (OSError, ValueError) as exc:
-            return f"zarr array {level!r} has unreadable metadata ({exc})"
-    return None
-
-
-def _layout_data(directory: Path) -> list[Path]:
-    found = [p for p in (directory / "Objects").glob("*.zarr") if not atomic.is_temporary(p.name)]
-    runs = directory / "ExperimentRuns"
-    if runs.is_dir():
-        for run_dir in runs.iterdir():
-            if run_dir.is_dir() and not run_dir.name.startswith("."):
-                for pattern in _RUN_DATA_GLOBS:
-                    found.extend(p for p in run_dir.glob(pattern) if not atomic.is_temporary(p.name))
-    return sorted(found)
+def _place(data: DataRoots, path: Path) -> tuple[DataStore, str]:
+    """The data store and key of a path a report names (it lies in a data root: check found it there)."""
+    root_id, key = data.places(path)[0]
+    return data.store(root_id), key
 
 
 def fix(root: CopickRootDB, report: CheckReport | None = None, *, remove_unreferenced: bool = False) -> FixReport:
@@ -301,17 +250,21 @@ def fix(root: CopickRootDB, report: CheckReport | None = None, *, remove_unrefer
     result = FixReport()
     if report.stale:  # found by a check on a read-only root
         result.refreshed = _refresh_sizes(root, report.stale)
+    data = root.data
     with root.catalog.writing() as conn:  # the write lock: no writer swaps data in meanwhile
         for problem in report.missing:
-            if problem.restorable is not None and not os.path.lexists(problem.path):
-                os.rename(problem.restorable, problem.path)
-                result.restored.append(problem.path)
+            if problem.restorable is not None:
+                store, key = _place(data, problem.path)
+                trash = store.key_of(problem.restorable)
+                if trash is not None and store.restore(trash, key):
+                    result.restored.append(problem.path)
         restored = set(result.restored)
         for problem in report.missing:
             if problem.row_id is None or problem.path in restored:
                 continue
-            if problem.reason.startswith("data is missing") and os.path.lexists(problem.path):
-                continue  # written meanwhile by another process
+            store, key = _place(data, problem.path)
+            if problem.reason.startswith("data is missing") and store.has_entry(key):
+                continue  # written meanwhile by another process (or a link to data that is offline)
             table = inventory.table_for(problem.kind)
             if problem.kind == "object":
                 values = {"map_root_id": None, "map_path": None, "map_voxel_size": None}
@@ -320,36 +273,18 @@ def fix(root: CopickRootDB, report: CheckReport | None = None, *, remove_unrefer
                 root.catalog.delete(table, problem.row_id, conn=conn)
             result.rows_removed.append(problem)
     for leftover in report.leftovers:
-        if not os.path.lexists(leftover) or _writer_alive(leftover):
+        store, key = _place(data, leftover)
+        if not store.has_entry(key) or store.is_being_written(key):
             continue  # restored above, or still being written by a running process on this machine
-        atomic.remove_path(leftover)
+        store.remove(key)
         result.leftovers_removed.append(leftover)
     if remove_unreferenced:
         for problem in report.unreferenced:
-            atomic.remove_path(problem.path)
+            store, key = _place(data, problem.path)
+            store.remove(key)
             result.data_removed.append(problem.path)
     root.refresh()
     return result
-
-
-def _writer_alive(leftover: Path) -> bool:
-    """Whether the process that made a temporary (its pid is in the name) still runs on this machine."""
-    match = _LEFTOVER_PID.search(leftover.name)
-    if match is None:
-        return False
-    pid = int(match.group(1))
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
-
-
-_LEFTOVER_PID = re.compile(r"\.[A-Za-z0-9]+-(\d+)-[0-9a-f]{8,}$")
 
 
 @dataclass

@@ -16,12 +16,14 @@ from sqlalchemy.engine import Row
 from copick_db.catalog import point_codec
 from copick_db.catalog.tables import MeshRow, PicksRow, SegmentationRow
 from copick_db.db import bulk
-from copick_db.db.stored import StoredVolume, now, to_datetime
+from copick_db.db.timestamps import now, to_datetime
+from copick_db.db.volume import StoredVolume
 from copick_db.models.annotations import CopickMesh, CopickPicks, CopickSegmentation
 from copick_db.models.entity import identity_property
 from copick_db.models.meta import CopickMeshMeta, CopickPicksFile, CopickSegmentationMeta
 from copick_db.models.point_arrays import PointArrays
-from copick_db.storage import glb, zarr_io
+from copick_db.storage import glb, paths
+from copick_db.storage.store import DataStore, prepare_volume
 
 if TYPE_CHECKING:
     from copick_db.db.root import CopickRootDB
@@ -155,15 +157,20 @@ class CopickMeshDB(CopickMesh):
         return mesh
 
     @property
+    def _data_store(self) -> DataStore:
+        """The data store of the mesh's data root."""
+        return self.run.root.data.store(self._root_id)
+
+    @property
     def path(self) -> Path:
         """The GLB file."""
-        return self.run.root.data.resolve(self._root_id, self._rel_path)
+        return self._data_store.locate(self._rel_path)
 
     def _coerce_mesh(self, value: Any) -> trimesh.Trimesh:
         return glb.as_trimesh(value)
 
     def _load(self) -> trimesh.Trimesh:
-        return glb.read_glb(self.path)
+        return self._data_store.read_mesh(self._rel_path)
 
     def _store(self) -> None:
         mesh = self._mesh
@@ -174,7 +181,8 @@ class CopickMeshDB(CopickMesh):
             values = {"vertex_count": vertices, "face_count": faces, "modified": now()}
             catalog.update(MeshRow, self._row_id, values, conn=conn)
 
-        bulk.write_then_commit(catalog, self.path, lambda tmp: glb.write_glb(tmp, mesh), record)
+        store = self._data_store
+        bulk.write_then_commit(catalog, store, self._rel_path, lambda staging: store.write_mesh(staging, mesh), record)
 
     def delete(self) -> None:
         """Delete the mesh and its GLB file.
@@ -183,7 +191,7 @@ class CopickMeshDB(CopickMesh):
             PermissionError: The mesh is read-only.
         """
         self._check_writable("delete a mesh")
-        _delete_row(self, MeshRow, self.path)
+        _delete_row(self, MeshRow, (self._root_id, self._rel_path))
 
 
 class CopickSegmentationDB(StoredVolume, CopickSegmentation):
@@ -234,7 +242,7 @@ class CopickSegmentationDB(StoredVolume, CopickSegmentation):
         self._check_writable("write segmentation data")
         volume, dtype = self._checked_volume(data, dtype)
         # Bad arguments are rejected before any directory is made, so a failed call leaves the data root as it was.
-        volume = zarr_io.prepare_multiscale(volume, voxel_size=self.voxel_size, levels=levels, dtype=dtype)
+        volume = prepare_volume(volume, voxel_size=self.voxel_size, levels=levels, dtype=dtype)
         self._write_volume(volume, voxel_size=self.voxel_size, levels=levels, dtype=dtype, method="nearest")
 
     def _row_identity(self) -> dict[str, Any]:
@@ -251,10 +259,15 @@ class CopickSegmentationDB(StoredVolume, CopickSegmentation):
             PermissionError: The segmentation is read-only.
         """
         self._check_writable("delete a segmentation")
-        _delete_row(self, SegmentationRow, self.path)
+        _delete_row(self, SegmentationRow, (self._root_id, self._rel_path))
+
+    @property
+    def directory(self) -> str:
+        """The run-level directory copick keeps this type in (``Segmentations``, ``InstanceSegmentations``, ...)."""
+        return paths.segmentation_directory(self.segmentation_type)
 
 
-def _delete_row(entity: Any, table: type, data: Path | None) -> None:
+def _delete_row(entity: Any, table: type, data: tuple[int, str] | None) -> None:
     """Delete an annotation's row, then its data unless another process has claimed the path again meanwhile.
 
     The row must still be this entity's (same run and owner): one deleted elsewhere may have left its id to another.

@@ -1,8 +1,10 @@
 """Writing and deleting bulk data so that the catalog and the data never disagree.
 
 Design invariants:
-- New data is written under a hidden temporary sibling of its final path, outside any transaction, so slow array
-  writes never hold the catalog's write lock.
+- Every byte goes through the data store of its root (:mod:`copick_db.storage.store`, whose docstring states how
+  each store kind keeps these promises: renames on a local disk, fresh keys and a pointer switch on object stores).
+- New data is written at a staging key of the store (on a local disk: a hidden temporary sibling of its final path),
+  outside any transaction, so slow array writes never hold the catalog's write lock.
 - Then, inside one write transaction, the row is inserted or updated, the data swapped into place, and the
   transaction committed. The write lock serialises writers, so a swap never lands on data that another writer's
   row owns, and a row is never visible before its data. The previous version is kept until the commit succeeded:
@@ -27,10 +29,10 @@ from typing import TYPE_CHECKING, TypeVar
 from copick_db.catalog import inventory
 from copick_db.catalog.catalog import Catalog, Transaction
 from copick_db.crashpoints import crash_point
-from copick_db.storage import atomic
 
 if TYPE_CHECKING:
-    from copick_db.db.data_roots import DataRoots
+    from copick_db.db.data_roots import DataRoots, Target
+    from copick_db.storage.store import DataStore, Swap
 
 T = TypeVar("T")
 
@@ -39,15 +41,17 @@ _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def write_then_commit(
-    catalog: Catalog, target: Path, write: Callable[[Path], None], change: Callable[[Transaction], T]
+    catalog: Catalog, store: DataStore, key: str, write: Callable[[str], None], change: Callable[[Transaction], T]
 ) -> T:
-    """Write data for ``target`` with ``write(tmp)``, then apply ``change`` and move the data in, atomically.
+    """Write data for ``key`` with ``write(staging)``, then apply ``change`` and publish the data, atomically.
 
     Args:
         catalog: The catalog to change.
-        target: The data's final path (file or directory).
-        write: Writes the complete data at the temporary path it is given.
-        change: Inserts or updates the row that references ``target``; runs inside the write transaction.
+        store: The data store the data goes to.
+        key: The data's key in the store (a file or a volume).
+        write: Writes the complete data at the staging key it is given (with ``store.write_volume`` or
+            ``store.write_mesh``).
+        change: Inserts or updates the row that references ``key``; runs inside the write transaction.
 
     Returns:
         What ``change`` returned.
@@ -55,20 +59,19 @@ def write_then_commit(
     Raises:
         OSError: Writing the data failed (a full disk says so and names the path); nothing was changed.
     """
-    tmp = atomic.temporary_sibling(target)
+    staging = store.stage(key)
     try:
         try:
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            write(tmp)
+            write(staging)
         except OSError as exc:
-            raise explain_os_error(exc, target) from exc
+            raise explain_os_error(exc, Path(store.locate(key))) from exc
         crash_point("write.staged")
-        swap: atomic.Swap | None = None
+        swap: Swap | None = None
         try:
             with catalog.writing() as conn:
                 result = change(conn)
                 crash_point("write.changed")
-                swap = atomic.swap_in(tmp, target)
+                swap = store.swap_in(staging, key)
                 crash_point("write.swapped")
         except BaseException:
             if swap is not None:
@@ -78,10 +81,10 @@ def write_then_commit(
         swap.settle()
         return result
     finally:
-        atomic.remove_path(tmp)
+        store.discard(staging)
 
 
-def _undo(swap: atomic.Swap) -> None:
+def _undo(swap: Swap) -> None:
     """Put the previous data back after a failed commit, without masking the commit's error."""
     try:
         swap.undo()
@@ -115,52 +118,44 @@ def explain_os_error(exc: OSError, target: Path) -> OSError:
     return exc
 
 
-def remove_released(catalog: Catalog, data: DataRoots, targets: Iterable[Path]) -> list[Path]:
+def remove_released(catalog: Catalog, data: DataRoots, targets: Iterable[Target]) -> list[Target]:
     """Remove data whose rows were deleted (and committed), unless a row has claimed it again meanwhile.
 
-    Under the write lock, each target that no written row references (neither the path itself nor, for a directory,
-    anything below it) is renamed to a hidden trash sibling; the trash is deleted after the lock is released. A
-    target that a row references again (another process re-created the entity and wrote its data) is kept.
+    Under the write lock, each target that no written row references (neither the key itself nor, for a directory,
+    anything below it) is taken off its key by its data store (on a local disk: renamed to a hidden trash sibling);
+    the trash is removed after the lock is released. A target that a row references again (another process
+    re-created the entity and wrote its data) is kept.
 
     Args:
         catalog: The catalog whose rows were deleted.
-        data: Its data roots (to turn paths into the catalog's relative paths).
-        targets: Absolute paths of the released data (files, stores, or run / voxel-spacing directories).
+        data: Its data roots.
+        targets: The released data (files, stores, or run / voxel-spacing directories), as (data root id, key) pairs
+            or absolute paths.
 
     Returns:
-        The targets that were kept: a row references them again, or they lie in a read-only data root.
+        The targets that were kept: a row references them again, they lie in a read-only data root, or in none.
     """
-    pending = [Path(t) for t in targets]
+    pending = list(targets)
     if not pending:
         return []
-    kept: list[Path] = []
-    trashed: list[Path] = []
+    kept: list[Target] = []
+    trashed: list[tuple[DataStore, str]] = []
     with catalog.writing() as conn:
         for target in pending:
-            if _in_read_only_root(data, target) or _referenced(conn, data, target):
+            places = data.places(target)
+            if not places or _in_read_only_root(data, places) or inventory.referenced(conn, places):
                 kept.append(target)
                 continue
-            trash = atomic.move_to_trash(target)
+            store = data.store(places[0][0])
+            trash = store.move_to_trash(places[0][1])
             if trash is not None:
-                trashed.append(trash)
+                trashed.append((store, trash))
     crash_point("remove.released")
-    for trash in trashed:
-        atomic.remove_path(trash)
+    for store, trash in trashed:
+        store.discard(trash)
     return kept
 
 
-def _in_read_only_root(data: DataRoots, target: Path) -> bool:
-    """Whether ``target`` lies in a read-only data root (a copick static root: never deleted from)."""
-    return any(target.is_relative_to(data.directories[i]) for i in data.read_only if i in data.directories)
-
-
-def _referenced(conn: Transaction, data: DataRoots, target: Path) -> bool:
-    """Whether a written row references ``target`` or something below it (in any data root it lies in)."""
-    locations = []
-    for root_id, directory in data.directories.items():
-        try:
-            rel = target.relative_to(directory).as_posix()
-        except ValueError:
-            continue
-        locations.append((root_id, rel))
-    return inventory.referenced(conn, locations)
+def _in_read_only_root(data: DataRoots, places: list[tuple[int, str]]) -> bool:
+    """Whether data lies in a read-only data root (a copick static root: never deleted from)."""
+    return any(root_id in data.read_only for root_id, _ in places)

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Row
 
 from copick_db.catalog import filament_codec
 from copick_db.catalog.tables import FilamentsRow
-from copick_db.db.stored import now, to_datetime
+from copick_db.db.timestamps import now, to_datetime
 from copick_db.models.filaments import CopickFilaments, CopickFilamentsFile, FilamentArrays
 
 if TYPE_CHECKING:

@@ -10,11 +10,12 @@ from sqlalchemy.engine import Row
 
 from copick_db.catalog.tables import PickableObjectRow
 from copick_db.db import bulk
-from copick_db.db.stored import StoredVolume
+from copick_db.db.volume import StoredVolume
 from copick_db.errors import ZarrGroupNotFoundError
 from copick_db.models.object import CopickObject
 from copick_db.models.values import PickableObject
-from copick_db.storage import paths, zarr_io
+from copick_db.storage import paths
+from copick_db.storage.store import DataStore, prepare_volume
 
 if TYPE_CHECKING:
     from copick_db.db.root import CopickRootDB
@@ -79,10 +80,16 @@ class CopickObjectDB(StoredVolume, CopickObject):
         return self.root
 
     @property
+    def _data_store(self) -> DataStore:
+        """The data store of the map's data root; the default one while there is no map."""
+        data = self.root.data
+        return data.store(data.default_id if self._root_id is None else self._root_id)
+
+    @property
     def path(self) -> Any:
         """Where the density map is, or where a new one would be written."""
         if self._rel_path is None:
-            return self.root.data.resolve(self.root.data.default_id, paths.object_path(self.name))
+            return self._data_store.locate(paths.object_path(self.name))
         return super().path
 
     def zarr(self) -> Any:
@@ -97,6 +104,8 @@ class CopickObjectDB(StoredVolume, CopickObject):
             return None
         if self._rel_path is None and not self.read_only:
             self._record_map_location()
+        if self._rel_path is None:  # read-only, without a map: an empty read-only store where a map would be
+            return self._data_store.zarr_store(paths.object_path(self.name), writable=False)
         return super().zarr()
 
     def _record_map_location(self) -> None:
@@ -108,11 +117,22 @@ class CopickObjectDB(StoredVolume, CopickObject):
         self._locate(data_roots.default_id, rel)
 
     def _array(self, zarr_group: str, writable: bool = False) -> Any:
+        self._check_has_map()
+        return super()._array(zarr_group, writable)
+
+    def _read_region(self, zarr_group: str, selection: tuple) -> np.ndarray:
+        self._check_has_map()
+        return super()._read_region(zarr_group, selection)
+
+    def _write_region(self, data: np.ndarray, zarr_group: str, selection: tuple) -> None:
+        self._check_has_map()
+        super()._write_region(data, zarr_group, selection)
+
+    def _check_has_map(self) -> None:
         if self._rel_path is None:
             raise ZarrGroupNotFoundError(
                 f"Object {self.name!r} has no density map; store one with obj.from_numpy(data, voxel_size)."
             )
-        return super()._array(zarr_group, writable)
 
     def from_numpy(self, data: np.ndarray, voxel_size: float, dtype: Any = np.float32) -> None:
         """Store a density map (z, y, x) sampled at ``voxel_size`` Å as a one-level OME-Zarr.
@@ -128,21 +148,21 @@ class CopickObjectDB(StoredVolume, CopickObject):
         if volume.ndim != 3:
             raise ValueError(f"A density map must be a 3-D (z, y, x) array; got shape {volume.shape}")
         # Bad arguments are rejected before any directory is made, so a failed call leaves the data root as it was.
-        volume = zarr_io.prepare_multiscale(volume, voxel_size=voxel_size, levels=1, dtype=dtype)
+        volume = prepare_volume(volume, voxel_size=voxel_size, levels=1, dtype=dtype)
         data_roots = self.root.data
         data_roots.check_default_writable()
         rel = paths.object_path(self.name)
         catalog = self.root.catalog
+        store = data_roots.default_store
 
-        def write(tmp: Any) -> None:
-            zarr_io.write_multiscale(tmp, volume, voxel_size=voxel_size, levels=1, dtype=dtype, method="mean")
+        def write(staging: str) -> None:
+            store.write_volume(staging, volume, voxel_size=voxel_size, levels=1, dtype=dtype, method="mean")
 
         def record(conn: Any) -> None:
             values = {"map_root_id": data_roots.default_id, "map_path": rel, "map_voxel_size": float(voxel_size)}
             catalog.update(PickableObjectRow, self._row_id, values, conn=conn)
 
-        target = data_roots.resolve(data_roots.default_id, rel)
-        bulk.write_then_commit(catalog, target, write, record)
+        bulk.write_then_commit(catalog, store, rel, write, record)
         self._locate(data_roots.default_id, rel)
 
     def delete(self) -> None:
@@ -154,7 +174,7 @@ class CopickObjectDB(StoredVolume, CopickObject):
         self._check_writable(f"delete the density map of {self.name!r}")
         if self._rel_path is None:
             return
-        target = self.path
+        target = (self._root_id, self._rel_path)
         values = {"map_root_id": None, "map_path": None, "map_voxel_size": None}
         self.root.catalog.update(PickableObjectRow, self._row_id, values)
         bulk.remove_released(self.root.catalog, self.root.data, [target])

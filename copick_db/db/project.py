@@ -14,7 +14,7 @@ from copick_db.catalog.tables import DataRoot, PickableObjectRow, Project
 from copick_db.db.data_roots import DataRoots, resolve_root_path, stored_root_path
 from copick_db.db.object import object_meta, object_values
 from copick_db.db.root import CopickRootDB
-from copick_db.db.stored import now
+from copick_db.db.timestamps import now
 from copick_db.errors import NotACatalogError
 from copick_db.models.names import validate_name
 from copick_db.models.values import CopickConfig

@@ -23,9 +23,10 @@ from copick_db.db.annotations import (
 )
 from copick_db.db.data_roots import DataRoots
 from copick_db.db.filaments import FILAMENTS_COLUMNS, CopickFilamentsDB
+from copick_db.db.gc_pause import gc_paused
 from copick_db.db.object import CopickObjectDB, object_values
 from copick_db.db.run import OWNED_ORDER, RUN_COLUMNS, SEGMENTATION_ORDER, CopickRunDB, owned_where, segmentation_where
-from copick_db.db.stored import gc_paused, now, to_datetime, to_timestamp
+from copick_db.db.timestamps import now, to_datetime, to_timestamp
 from copick_db.db.tomogram import TOMOGRAM_COLUMNS, CopickTomogramDB
 from copick_db.db.voxel_spacing import CopickVoxelSpacingDB
 from copick_db.models.entity import as_filter, matches_voxel_size, run_names

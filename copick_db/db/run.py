@@ -18,7 +18,7 @@ from copick_db.db.annotations import (
     CopickSegmentationDB,
 )
 from copick_db.db.filaments import FILAMENTS_COLUMNS, CopickFilamentsDB
-from copick_db.db.stored import now, to_datetime, to_timestamp
+from copick_db.db.timestamps import now, to_datetime, to_timestamp
 from copick_db.db.voxel_spacing import VS_COLUMNS, CopickVoxelSpacingDB
 from copick_db.errors import ReadOnlyError
 from copick_db.models.entity import identity_property, matches_voxel_size, voxel_sizes_match
@@ -255,7 +255,8 @@ class CopickRunDB(CopickRun):
         def insert(conn: Any) -> int:
             return catalog.insert(MeshRow, values, conn=conn)
 
-        mesh._row_id = bulk.write_then_commit(catalog, mesh.path, lambda tmp: glb.write_glb(tmp, initial), insert)
+        store = data.default_store
+        mesh._row_id = bulk.write_then_commit(catalog, store, rel, lambda key: store.write_mesh(key, initial), insert)
         if initial is None:
             mesh._mesh = glb.as_trimesh(None)
 
@@ -290,7 +291,8 @@ class CopickRunDB(CopickRun):
             deleted = catalog.delete(RunRow, self._row_id, conn=conn, identity={"name": self.name})
         if deleted:
             run_dir = paths.run_dir(self.name)
-            bulk.remove_released(catalog, self.root.data, [root / run_dir for root in self.root.data.writable()])
+            released = [(root_id, run_dir) for root_id in self.root.data.writable_ids()]
+            bulk.remove_released(catalog, self.root.data, released)
         self.root._forget_run(self)
 
 

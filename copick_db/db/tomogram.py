@@ -10,11 +10,13 @@ from sqlalchemy.engine import Row
 from copick_db.catalog import queries
 from copick_db.catalog.tables import FeaturesRow, TomogramRow
 from copick_db.db import bulk
-from copick_db.db.stored import StoredVolume, now, to_datetime, to_timestamp
+from copick_db.db.timestamps import now, to_datetime, to_timestamp
+from copick_db.db.volume import StoredVolume
 from copick_db.errors import ReadOnlyError
 from copick_db.models.meta import CopickFeaturesMeta, CopickTomogramMeta
 from copick_db.models.tomogram import CopickFeatures, CopickTomogram
-from copick_db.storage import paths, zarr_io
+from copick_db.storage import paths
+from copick_db.storage.store import prepare_volume
 
 if TYPE_CHECKING:
     from copick_db.db.root import CopickRootDB
@@ -110,7 +112,7 @@ class CopickTomogramDB(StoredVolume, CopickTomogram):
             raise ValueError(f"A tomogram must be a 3-D (z, y, x) array; got shape {volume.shape}")
         voxel_size = self.voxel_spacing.voxel_size
         # Bad arguments are rejected before any directory is made, so a failed call leaves the data root as it was.
-        volume = zarr_io.prepare_multiscale(volume, voxel_size=voxel_size, levels=levels, dtype=dtype)
+        volume = prepare_volume(volume, voxel_size=voxel_size, levels=levels, dtype=dtype)
         size_z, size_y, size_x = volume.shape
         sizes = {"size_x": size_x, "size_y": size_y, "size_z": size_z}
         self._write_volume(volume, voxel_size=voxel_size, levels=levels, dtype=dtype, method="mean", values=sizes)
@@ -133,7 +135,7 @@ class CopickTomogramDB(StoredVolume, CopickTomogram):
                     raise ReadOnlyError(f"Cannot delete {self!r}: it has static (read-only) feature maps.")
                 stored = queries.data_under_tomogram(conn, self._row_id)
                 root.catalog.delete(TomogramRow, self._row_id, conn=conn)
-        bulk.remove_released(root.catalog, root.data, [root.data.resolve(root_id, rel) for root_id, rel in stored])
+        bulk.remove_released(root.catalog, root.data, stored)
         self.voxel_spacing._forget(self)
 
 
@@ -176,7 +178,7 @@ class CopickFeaturesDB(StoredVolume, CopickFeatures):
         self._check_writable("write feature data")
         voxel_size = self.tomogram.voxel_spacing.voxel_size
         # Bad arguments are rejected before any directory is made, so a failed call leaves the data root as it was.
-        array = zarr_io.prepare_multiscale(np.asarray(data), voxel_size=voxel_size, levels=1, dtype=dtype)
+        array = prepare_volume(np.asarray(data), voxel_size=voxel_size, levels=1, dtype=dtype)
         self._write_volume(array, voxel_size=voxel_size, levels=1, dtype=dtype, method="mean")
 
     def delete(self) -> None:
@@ -191,5 +193,5 @@ class CopickFeaturesDB(StoredVolume, CopickFeatures):
         # Only data whose row this call removed is ours to delete: a row deleted meanwhile by another root may have
         # been replaced (same path, or a reused id) by data that is not.
         if root.catalog.delete(FeaturesRow, self._row_id, identity=identity):
-            bulk.remove_released(root.catalog, root.data, [self.path])
+            bulk.remove_released(root.catalog, root.data, [(self._root_id, self._rel_path)])
         self.tomogram._forget(self)

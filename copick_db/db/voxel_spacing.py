@@ -9,7 +9,7 @@ from sqlalchemy.engine import Row
 from copick_db.catalog import queries
 from copick_db.catalog.tables import TomogramRow, VoxelSpacingRow
 from copick_db.db import bulk
-from copick_db.db.stored import now, to_datetime, to_timestamp
+from copick_db.db.timestamps import now, to_datetime, to_timestamp
 from copick_db.db.tomogram import TOMOGRAM_COLUMNS, CopickTomogramDB
 from copick_db.errors import ReadOnlyError
 from copick_db.models.meta import CopickTomogramMeta, CopickVoxelSpacingMeta
@@ -112,6 +112,6 @@ class CopickVoxelSpacingDB(CopickVoxelSpacing):
                 deleted = catalog.delete(VoxelSpacingRow, self._row_id, conn=conn)
         if deleted:
             vs_dir = paths.voxel_spacing_dir(self.run.name, self.voxel_size)
-            released = [data.resolve(root_id, rel) for root_id, rel in stored]
-            bulk.remove_released(catalog, data, [*released, *(root / vs_dir for root in data.writable())])
+            released = [*stored, *((root_id, vs_dir) for root_id in data.writable_ids())]
+            bulk.remove_released(catalog, data, released)
         self.run._forget(self)

@@ -1,6 +1,6 @@
 """Reading a source's content into the catalog columns it fills (only for new or changed sources).
 
-Every function raises :class:`~copick_db.filesystem.layout.SourceError` with the reason when the content cannot be
+Every function raises :class:`~copick_db.storage.paths.SourceError` with the reason when the content cannot be
 imported; nothing is written then.
 """
 
@@ -12,12 +12,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from copick_db.catalog import filament_codec, point_codec
-from copick_db.filesystem.layout import SourceError
 from copick_db.filesystem.picks_file import PicksContent, read_picks
 from copick_db.filesystem.scan import Source
 from copick_db.filesystem.stores import StoreInfo, inspect_store
 from copick_db.models.filaments import CopickFilamentsFile, FilamentArrays
 from copick_db.storage import glb
+from copick_db.storage.paths import SourceError
 
 __all__ = ["filaments_values", "mesh_values", "picks_values", "store_values", "tomogram_values"]
 
@@ -33,13 +33,13 @@ def _located(source: Source) -> dict[str, Any]:
 
 def store_values(source: Source) -> dict[str, Any]:
     """Columns of a features or segmentation row: where its store is (checked to be a usable store)."""
-    inspect_store(source.absolute)
+    inspect_store(source.store, source.path)
     return _located(source)
 
 
 def tomogram_values(source: Source) -> dict[str, Any]:
     """Columns of a tomogram row: where its store is and the size of level 0 (None while it has no data)."""
-    info: StoreInfo = inspect_store(source.absolute)
+    info: StoreInfo = inspect_store(source.store, source.path)
     values = _located(source)
     shape = info.shape if info.shape is not None and len(info.shape) >= 3 else None
     values.update(
@@ -53,7 +53,7 @@ def tomogram_values(source: Source) -> dict[str, Any]:
 def mesh_values(source: Source) -> dict[str, Any]:
     """Columns of a mesh row: where its GLB is, and its vertex and face counts (every geometry of the scene)."""
     try:
-        mesh = glb.read_glb(source.absolute)
+        mesh = source.store.read_mesh(source.path)
     except (OSError, ValueError) as exc:
         raise SourceError(f"not a readable GLB mesh: {exc}") from None
     vertices, faces = glb.mesh_counts(mesh)

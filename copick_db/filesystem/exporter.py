@@ -15,10 +15,8 @@ Design invariants:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,7 +41,8 @@ from copick_db.filesystem.picks_file import picks_document, write_picks
 from copick_db.filesystem.progress import progress_bar
 from copick_db.filesystem.report import ExportReport, ReportItem
 from copick_db.models.filaments import CopickFilamentsFile
-from copick_db.storage import atomic, glb, paths, zarr_io
+from copick_db.storage import paths
+from copick_db.storage.store import DataStore, LocalStore, StoreCopyError
 
 __all__ = ["CONFIG_NAME", "MARKER", "export_filesystem"]
 
@@ -84,10 +83,12 @@ def export_filesystem(root: CopickRootDB, directory: str | os.PathLike, *, progr
     target = Path(os.path.normpath(Path(directory).expanduser().absolute()))
     _check_target(root, target)
     report = ExportReport(directory=str(target), config=str(target / CONFIG_NAME))
-    staging = atomic.temporary_sibling(target, "tmp")
+    # The export is one directory, staged beside the target and published with the data stores' swap.
+    parent = LocalStore(target.parent)
+    staging = parent.stage(target.name)
     try:
-        staging.mkdir(parents=True)
-        writer = _Writer(root, staging, report)
+        parent.locate(staging).mkdir(parents=True)
+        writer = _Writer(root, LocalStore(parent.locate(staging)), report)
         runs = root.catalog.rows(RunRow, columns=("id", "name"), order_by=("name",))
         writer.objects(target)
         with progress_bar(progress, "Exporting runs", len(runs)) as advance:
@@ -96,9 +97,9 @@ def export_filesystem(root: CopickRootDB, directory: str | os.PathLike, *, progr
                 writer.runs(batch)
                 advance(len(batch))
         writer.marker()
-        atomic.replace_path(staging, target)
+        parent.swap_in(staging, target.name).settle()
     finally:
-        atomic.remove_path(staging)
+        parent.discard(staging)
     report.elapsed = time.perf_counter() - start
     return report
 
@@ -127,12 +128,13 @@ def _check_target(root: CopickRootDB, target: Path) -> None:
 
 
 class _Writer:
-    """Writes one project's entities under the staging directory."""
+    """Writes one project's entities under the staging directory (its volumes and meshes through data stores)."""
 
-    def __init__(self, root: CopickRootDB, base: Path, report: ExportReport) -> None:
+    def __init__(self, root: CopickRootDB, out: LocalStore, report: ExportReport) -> None:
         self.root = root
         self.catalog = root.catalog
-        self.base = base
+        self.out = out
+        self.base = out.directory
         self.report = report
 
     # -- project ----------------------------------------------------------------------------------------------
@@ -145,9 +147,9 @@ class _Writer:
             objects.append(object_meta(row).model_dump(mode="json"))
             self.report.counts["objects"] += 1
             if row.map_path is not None:
-                source = self.root.data.resolve(row.map_root_id, row.map_path)
-                dest = self.base / paths.object_path(row.name)
-                if source.exists() and self._store(source, dest, f"density map of {row.name!r}"):
+                store = self.root.data.store(row.map_root_id)
+                dest, what = paths.object_path(row.name), f"density map of {row.name!r}"
+                if store.exists(row.map_path) and self._store(store, row.map_path, dest, what):
                     self.report.counts["object_maps"] += 1
         project = self.catalog.first(Project, {"id": 1})
         config: dict[str, Any] = {
@@ -265,14 +267,13 @@ class _Writer:
         self.report.counts["filaments"] += 1
 
     def _mesh(self, run_name: str, row: Any) -> None:
-        source = self.root.data.resolve(row.root_id, row.path)
-        dest = self.base / paths.mesh_path(run_name, row.user_id, row.session_id, row.object_name)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        store = self.root.data.store(row.root_id)
+        source = store.locate(row.path)
+        dest = paths.mesh_path(run_name, row.user_id, row.session_id, row.object_name)
         try:
-            shutil.copyfile(source, dest)
-            self.report.bytes_written += dest.stat().st_size
+            self.report.bytes_written += store.copy_file_to(row.path, self.out, dest)
         except FileNotFoundError:
-            glb.write_glb(dest, None)
+            self.out.write_mesh(dest, None)
             self.report.notes.append(ReportItem(str(source), "the GLB file is missing; exported as an empty mesh"))
         except OSError as exc:
             self.report.skipped.append(ReportItem(str(source), f"cannot be copied: {exc.strerror or exc}"))
@@ -280,54 +281,32 @@ class _Writer:
         self.report.counts["meshes"] += 1
 
     def _volume(self, kind: str, root_id: int, path: str, rel: str) -> None:
-        source = self.root.data.resolve(root_id, path)
-        dest = self.base / rel
-        if not source.exists():
-            dest.mkdir(parents=True)  # no data yet: an empty store, as copick's new_* leaves one
+        store = self.root.data.store(root_id)
+        if not store.exists(path):
+            self.out.make_empty_volume(rel)  # no data yet: an empty store, as copick's new_* leaves one
             self.report.counts[kind] += 1
-        elif self._store(source, dest, kind):
+        elif self._store(store, path, rel, kind):
             self.report.counts[kind] += 1
 
-    def _store(self, source: Path, dest: Path, what: str) -> bool:
-        if not source.is_dir():
-            self.report.skipped.append(
-                ReportItem(str(source), f"{what}: not a directory (zarr stores are directories)")
-            )
-            return False
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        converted = zarr_io.store_format(source) == 3
+    def _store(self, store: DataStore, key: str, dest: str, what: str) -> bool:
+        source = str(store.locate(key))
         try:
-            if converted:  # written by hand with zarr 3 (its default format); copick reads only format 2
-                zarr_io.copy_store_as_format2(source, dest)
-                rewritten = []
-            else:
-                rewritten = zarr_io.copy_store_nested(source, dest)
-        except (OSError, ValueError) as exc:
-            atomic.remove_path(dest)
-            how = "a zarr-v3 store that cannot be converted to format 2 for copick" if converted else "cannot be copied"
-            self.report.skipped.append(ReportItem(str(source), f"{what}: {how}: {exc}"))
+            copy = store.copy_volume_to(key, self.out, dest)
+        except StoreCopyError as exc:
+            self.report.skipped.append(ReportItem(source, f"{what}: {exc}"))
             return False
-        if converted:
+        if copy.converted:
             self.report.notes.append(
-                ReportItem(str(source), "a zarr-format-3 store (written with zarr 3), converted to format 2 for copick")
+                ReportItem(source, "a zarr-format-3 store (written with zarr 3), converted to format 2 for copick")
             )
-        if rewritten:
-            arrays = ", ".join(rewritten)
+        if copy.rewritten:
+            arrays = ", ".join(copy.rewritten)
             self.report.notes.append(
-                ReportItem(str(source), f"flat '.' chunk keys rewritten as nested '/' keys (arrays {arrays})")
+                ReportItem(source, f"flat '.' chunk keys rewritten as nested '/' keys (arrays {arrays})")
             )
-        self.report.bytes_written += _tree_size(dest)
+        self.report.bytes_written += copy.size
         return True
 
     def _write_text(self, path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
         self.report.bytes_written += len(text.encode("utf-8"))
-
-
-def _tree_size(directory: Path) -> int:
-    total = 0
-    for dirpath, _dirnames, filenames in os.walk(directory):
-        for name in filenames:
-            with contextlib.suppress(OSError):
-                total += os.stat(os.path.join(dirpath, name)).st_size
-    return total

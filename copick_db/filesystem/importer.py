@@ -33,6 +33,7 @@ from copick_db.filesystem.progress import progress_bar
 from copick_db.filesystem.reconcile import ObjectRecord, Reconciler, load_sources
 from copick_db.filesystem.report import ImportReport, ReportItem
 from copick_db.filesystem.scan import Scanner, Side
+from copick_db.storage import paths
 
 __all__ = ["STATIC_ROOT", "import_filesystem"]
 
@@ -114,7 +115,7 @@ def import_filesystem(
                     try:
                         scans.append(scanner.scan_run(name, runs[name]))
                     except OSError as exc:
-                        path = str(runs[name][-1].directory / "ExperimentRuns" / name)
+                        path = str(runs[name][-1].store.locate(paths.run_dir(name)))
                         reconciler.abandon(name, path, f"the run cannot be listed: {exc.strerror or exc}")
                 with reconciler.transaction():
                     reconciler.runs(scans)
@@ -164,7 +165,7 @@ def _open_or_create(
 def _sides(root: CopickRootDB, config: FilesystemConfig) -> list[Side]:
     """The project's roots as data roots of the catalog (static first); the static root is added when missing."""
     data = root.data
-    overlay = Side(data.default_id, data.directories[data.default_id], False)
+    overlay = Side(data.default_id, data.default_store)
     if config.static_root is None:
         return [overlay]
     rows = root.catalog.rows(DataRoot, {"name": STATIC_ROOT})
@@ -179,9 +180,8 @@ def _sides(root: CopickRootDB, config: FilesystemConfig) -> list[Side]:
         catalog_dir = root.catalog.path.parent if root.catalog.path is not None else None
         values = {"name": STATIC_ROOT, "path": stored_root_path(config.static_root, catalog_dir), "read_only": True}
         static_id = root.catalog.insert(DataRoot, values)
-        data.directories[static_id] = config.static_root
-        data.read_only.add(static_id)
-    return [Side(static_id, data.directories[static_id], True), overlay]
+        data.add(static_id, config.static_root, read_only=True)
+    return [Side(static_id, data.store(static_id)), overlay]
 
 
 def _sync_settings_and_objects(

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from copick_db.filesystem.layout import SourceError
 from copick_db.models.meta import CopickPicksFile
 from copick_db.models.point_arrays import IDENTITY, PointArrays
+from copick_db.storage.paths import SourceError
 
 __all__ = ["PicksContent", "picks_document", "read_picks", "write_picks"]
 

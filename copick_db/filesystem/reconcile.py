@@ -44,10 +44,10 @@ from copick_db.filesystem.content import (
     store_values,
     tomogram_values,
 )
-from copick_db.filesystem.layout import SourceError
 from copick_db.filesystem.report import ImportReport, ReportItem
 from copick_db.filesystem.scan import RunScan, Source, VoxelSpacingScan
 from copick_db.filesystem.stores import StoreInfo, inspect_store
+from copick_db.storage.paths import SourceError
 
 __all__ = ["SOURCE_COLUMNS", "Reconciler", "load_sources"]
 
@@ -398,7 +398,7 @@ class Reconciler:
             usable: list[tuple[Source, StoreInfo]] = []
             for source in candidates:
                 try:
-                    usable.append((source, inspect_store(source.absolute)))
+                    usable.append((source, inspect_store(source.store, source.path)))
                 except SourceError as exc:
                     self._drop(source, str(exc))
             if not usable:

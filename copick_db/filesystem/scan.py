@@ -1,11 +1,11 @@
 """Walking a copick project's roots (static first, then overlay) into source records, one run at a time.
 
-The scan only lists directories and stats files; nothing is parsed beyond names. Each record says where a source is
-(data root id and relative path), which entity it stands for, and its signature (size and mtime) for change
-detection.
+The scan only lists directories and stats files, through each root's data store; nothing is parsed beyond names.
+Each record says where a source is (data root id and key), which entity it stands for, and its signature (size and
+mtime) for change detection.
 
 Design invariants:
-    - Names are parsed by :mod:`copick_db.filesystem.layout`; an entry copick would list but could not use is
+    - Names are parsed by :mod:`copick_db.storage.paths`; an entry copick would list but could not use is
       recorded as skipped with the reason, never guessed at. Hidden entries (a leading ``.``) are ignored as copick
       ignores them; other unknown entries are ignored too.
     - Runs and voxel spacings present on both sides are merged. For every other identity the overlay copy wins and
@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from copick_db.filesystem import layout
-from copick_db.filesystem.layout import SourceError
-from copick_db.filesystem.stores import store_signature
-from copick_db.storage.paths import voxel_key
+from copick_db.storage import paths
+from copick_db.storage.paths import SourceError, voxel_key
+from copick_db.storage.store import DataStore, DirEntry
 
 __all__ = ["RunScan", "Scanner", "Side", "Source", "VoxelSpacingScan"]
 
@@ -36,13 +35,21 @@ class Side:
 
     Attributes:
         root_id: The catalog's data root id for it.
-        directory: The root directory.
-        read_only: True for the static root.
+        store: The data store of the root (read-only for the static root).
     """
 
     root_id: int
-    directory: Path
-    read_only: bool
+    store: DataStore
+
+    @property
+    def directory(self) -> Path:
+        """The root directory."""
+        return Path(self.store.location)
+
+    @property
+    def read_only(self) -> bool:
+        """True for the static root."""
+        return self.store.read_only
 
     @property
     def real(self) -> str:
@@ -79,9 +86,14 @@ class Source:
         return self.side.root_id, self.path
 
     @property
+    def store(self) -> DataStore:
+        """The data store it is in (its key there is :attr:`path`)."""
+        return self.side.store
+
+    @property
     def absolute(self) -> Path:
         """The absolute path."""
-        return self.side.directory / self.path
+        return self.side.store.locate(self.path)
 
     @property
     def read_only(self) -> bool:
@@ -117,9 +129,9 @@ class RunScan:
     name: str
     dirs: list[Source] = field(default_factory=list)
     spacings: dict[int, VoxelSpacingScan] = field(default_factory=dict)
-    picks: dict[layout.OwnedName, Source] = field(default_factory=dict)
-    meshes: dict[layout.OwnedName, Source] = field(default_factory=dict)
-    filaments: dict[layout.OwnedName, Source] = field(default_factory=dict)
+    picks: dict[paths.OwnedName, Source] = field(default_factory=dict)
+    meshes: dict[paths.OwnedName, Source] = field(default_factory=dict)
+    filaments: dict[paths.OwnedName, Source] = field(default_factory=dict)
     segmentations: dict[tuple, Source] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     shadowed: list[tuple[Source, Source]] = field(default_factory=list)
@@ -156,13 +168,13 @@ class Scanner:
         """Run names (sorted) and the sides each exists on; unusable run entries go to ``skipped``."""
         found: dict[str, list[Side]] = {}
         for side in self.sides:
-            for entry in _entries(side.directory / layout.RUNS_DIR):
-                if layout.is_hidden(entry.name) or not self._usable(entry, skipped):
+            for entry in _entries(side.store, paths.RUNS_DIR):
+                if paths.is_hidden(entry.name) or not self._usable(entry, skipped):
                     continue
                 if not entry.is_dir():
                     continue  # copick lists only directories (and symlinks to them) as runs
                 try:
-                    name = layout.parse_run_name(entry.name)
+                    name = paths.parse_run_name(entry.name)
                 except SourceError as exc:
                     skipped.append((entry.path, str(exc)))
                     continue
@@ -177,22 +189,22 @@ class Scanner:
         """
         scan = RunScan(name)
         for side in sides:
-            rel = f"{layout.RUNS_DIR}/{name}"
+            rel = paths.run_dir(name)
             scan.dirs.append(_directory_source("run", side, rel, name))
-            for entry in _entries(side.directory / rel, strict=True):
-                if layout.is_hidden(entry.name) or not self._usable(entry, scan.skipped):
+            for entry in _entries(side.store, rel, strict=True):
+                if paths.is_hidden(entry.name) or not self._usable(entry, scan.skipped):
                     continue
                 child = f"{rel}/{entry.name}"
-                if entry.name.startswith(layout.VOXEL_SPACING_PREFIX):
+                if entry.name.startswith(paths.VOXEL_SPACING_PREFIX):
                     self._voxel_spacing(scan, side, entry, child)
-                elif entry.name == layout.PICKS_DIR:
-                    self._files(scan, scan.picks, "picks", side, entry, child, ".json", layout.parse_picks_name)
-                elif entry.name == layout.MESHES_DIR:
-                    self._files(scan, scan.meshes, "mesh", side, entry, child, ".glb", layout.parse_mesh_name)
-                elif entry.name == layout.FILAMENTS_DIR:
-                    parse = layout.parse_filaments_name
+                elif entry.name == paths.PICKS_DIR:
+                    self._files(scan, scan.picks, "picks", side, entry, child, ".json", paths.parse_picks_name)
+                elif entry.name == paths.MESHES_DIR:
+                    self._files(scan, scan.meshes, "mesh", side, entry, child, ".glb", paths.parse_mesh_name)
+                elif entry.name == paths.FILAMENTS_DIR:
+                    parse = paths.parse_filaments_name
                     self._files(scan, scan.filaments, "filaments", side, entry, child, ".json", parse)
-                elif entry.name in layout.SEGMENTATION_DIRS:
+                elif entry.name in paths.SEGMENTATION_DIRS:
                     self._segmentations(scan, side, entry, child)
         return scan
 
@@ -200,14 +212,14 @@ class Scanner:
         """``Objects/<name>.zarr`` stores by object name, static first."""
         found: dict[str, list[Source]] = {}
         for side in self.sides:
-            for entry in _entries(side.directory / layout.OBJECTS_DIR):
-                if layout.is_hidden(entry.name) or not entry.name.endswith(".zarr"):
+            for entry in _entries(side.store, paths.OBJECTS_DIR):
+                if paths.is_hidden(entry.name) or not entry.name.endswith(".zarr"):
                     continue
                 if not self._usable(entry, skipped):
                     continue
                 try:
-                    name = layout.parse_object_map_name(entry.name)
-                    source = self._store("object_map", side, entry, f"{layout.OBJECTS_DIR}/{entry.name}", name)
+                    name = paths.parse_object_map_name(entry.name)
+                    source = self._store("object_map", side, entry, f"{paths.OBJECTS_DIR}/{entry.name}", name)
                 except SourceError as exc:
                     skipped.append((entry.path, str(exc)))
                     continue
@@ -216,9 +228,9 @@ class Scanner:
 
     # -- run contents ---------------------------------------------------------------------------------------------
 
-    def _voxel_spacing(self, scan: RunScan, side: Side, entry: os.DirEntry, rel: str) -> None:
+    def _voxel_spacing(self, scan: RunScan, side: Side, entry: DirEntry, rel: str) -> None:
         try:
-            voxel_size = layout.parse_voxel_spacing_dir(entry.name)
+            voxel_size = paths.parse_voxel_spacing_dir(entry.name)
         except SourceError as exc:
             scan.skipped.append((entry.path, str(exc)))
             return
@@ -227,19 +239,19 @@ class Scanner:
             return
         vs = scan.spacings.setdefault(voxel_key(voxel_size), VoxelSpacingScan(voxel_size))
         vs.dirs.append(_directory_source("voxel_spacing", side, rel, voxel_size))
-        for item in _entries(Path(entry.path)):
-            if layout.is_hidden(item.name) or not item.name.endswith(".zarr"):
+        for item in _entries(side.store, rel):
+            if paths.is_hidden(item.name) or not item.name.endswith(".zarr"):
                 continue
             if not self._usable(item, scan.skipped):
                 continue
             child = f"{rel}/{item.name}"
             try:
-                if item.name.endswith(layout.FEATURES_SUFFIX):
-                    identity: Any = layout.parse_features_name(item.name)
+                if item.name.endswith(paths.FEATURES_SUFFIX):
+                    identity: Any = paths.parse_features_name(item.name)
                     table: dict = vs.features
                     source = self._store("features", side, item, child, identity)
                 else:
-                    identity = layout.parse_tomogram_name(item.name)
+                    identity = paths.parse_tomogram_name(item.name)
                     table = vs.tomograms
                     source = self._store("tomogram", side, item, child, identity)
             except SourceError as exc:
@@ -253,15 +265,15 @@ class Scanner:
         table: dict,
         kind: str,
         side: Side,
-        entry: os.DirEntry,
+        entry: DirEntry,
         rel: str,
         suffix: str,
         parse: Callable[[str], Any],
     ) -> None:
         if not entry.is_dir():
             return
-        for item in _entries(Path(entry.path)):
-            if layout.is_hidden(item.name) or not item.name.endswith(suffix):
+        for item in _entries(side.store, rel):
+            if paths.is_hidden(item.name) or not item.name.endswith(suffix):
                 continue
             if not self._usable(item, scan.skipped):
                 continue
@@ -279,16 +291,16 @@ class Scanner:
             source = Source(kind, side, f"{rel}/{item.name}", st.st_size, st.st_mtime_ns, st.st_mtime, identity)
             _put(scan, table, identity, source)
 
-    def _segmentations(self, scan: RunScan, side: Side, entry: os.DirEntry, rel: str) -> None:
+    def _segmentations(self, scan: RunScan, side: Side, entry: DirEntry, rel: str) -> None:
         if not entry.is_dir():
             return
-        for item in _entries(Path(entry.path)):
-            if layout.is_hidden(item.name) or not item.name.endswith(".zarr"):
+        for item in _entries(side.store, rel):
+            if paths.is_hidden(item.name) or not item.name.endswith(".zarr"):
                 continue
             if not self._usable(item, scan.skipped):
                 continue
             try:
-                identity = layout.parse_segmentation_name(item.name, entry.name)
+                identity = paths.parse_segmentation_name(item.name, entry.name)
                 source = self._store("segmentation", side, item, f"{rel}/{item.name}", identity)
             except SourceError as exc:
                 scan.skipped.append((item.path, str(exc)))
@@ -304,16 +316,16 @@ class Scanner:
             )
             _put(scan, scan.segmentations, key, source)
 
-    def _store(self, kind: str, side: Side, entry: os.DirEntry, rel: str, identity: Any) -> Source:
+    def _store(self, kind: str, side: Side, entry: DirEntry, rel: str, identity: Any) -> Source:
         if not entry.is_dir():
             raise SourceError("not a directory (zarr stores are directories)")
         try:
-            size, mtime_ns = store_signature(entry.path)
+            size, mtime_ns = side.store.volume_signature(rel)
         except OSError as exc:
             raise SourceError(f"cannot be read: {exc.strerror or exc}") from None
         return Source(kind, side, rel, size, mtime_ns, mtime_ns / 1e9, identity)
 
-    def _usable(self, entry: os.DirEntry, skipped: list[tuple[str, str]]) -> bool:
+    def _usable(self, entry: DirEntry, skipped: list[tuple[str, str]]) -> bool:
         """False (and the reason recorded) for a symlink that leaves the project, points nowhere, or loops."""
         if not entry.is_symlink():
             return True
@@ -343,20 +355,13 @@ def _put(scan: RunScan, table: dict, key: Any, source: Source) -> None:
 
 
 def _directory_source(kind: str, side: Side, rel: str, identity: Any) -> Source:
-    try:
-        stamp = os.stat(side.directory / rel).st_mtime
-    except OSError:
-        stamp = 0.0
-    return Source(kind, side, rel, 0, 0, stamp, identity)
+    return Source(kind, side, rel, 0, 0, side.store.modified(rel), identity)
 
 
-def _entries(directory: Path, *, strict: bool = False) -> list[os.DirEntry]:
+def _entries(store: DataStore, key: str, *, strict: bool = False) -> list[DirEntry]:
     """The entries of a directory, sorted by name; none if it is missing (or, unless ``strict``, unreadable)."""
     try:
-        with os.scandir(directory) as it:
-            return sorted(it, key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
+        return store.list_dir(key)
     except OSError:
         if strict:
             raise

@@ -10,7 +10,6 @@ import trimesh
 
 from copick_db.models.entity import ReadOnlyGuard, identity_property
 from copick_db.models.meta import (
-    SEGMENTATION_DIRECTORIES,
     CopickMeshMeta,
     CopickPicksFile,
     CopickSegmentationMeta,
@@ -527,8 +526,11 @@ class CopickSegmentation(VolumeMixin, OwnedMixin):
 
     @property
     def directory(self) -> str:
-        """The run-level directory copick keeps this type in (``Segmentations``, ``InstanceSegmentations``, ...)."""
-        return SEGMENTATION_DIRECTORIES[self.segmentation_type]
+        """The run-level directory copick keeps this type in (``Segmentations``, ``InstanceSegmentations``, ...).
+
+        Backend hook: the directory names are the storage layout's.
+        """
+        raise NotImplementedError
 
     @identity_property
     def pickable_object_name(self) -> str:

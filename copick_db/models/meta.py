@@ -26,7 +26,6 @@ from copick_db.models.names import require_str
 from copick_db.models.values import CopickPoint
 
 __all__ = [
-    "SEGMENTATION_DIRECTORIES",
     "SEGMENTATION_TYPES",
     "CopickFeaturesMeta",
     "CopickMeshMeta",
@@ -45,14 +44,6 @@ SegmentationType = Literal["binary", "multilabel", "instance", "panoptic"]
 #: label. ``instance``: one object, voxel = instance id (0 = background). ``panoptic``: two channels, (label,
 #: instance id within that object).
 SEGMENTATION_TYPES: tuple[SegmentationType, ...] = ("binary", "multilabel", "instance", "panoptic")
-
-#: The run-level directory copick keeps each type in (binary and multilabel share ``Segmentations``).
-SEGMENTATION_DIRECTORIES: dict[str, str] = {
-    "binary": "Segmentations",
-    "multilabel": "Segmentations",
-    "instance": "InstanceSegmentations",
-    "panoptic": "PanopticSegmentations",
-}
 
 
 def segmentation_type(is_multilabel: bool = False, is_instance: bool = False, is_panoptic: bool = False) -> str:

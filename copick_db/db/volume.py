@@ -1,64 +1,29 @@
-"""What every catalog-backed entity shares: its row id, and for volumes the data path and region access."""
+"""Volumes whose catalog row locates their data: region reads and writes, whole-volume writes, hand-written zarr.
+
+Tomograms, feature maps, segmentations and density maps share :class:`StoredVolume`: the row records (data root id,
+key), and every read and write goes through that root's data store (:mod:`copick_db.storage.store`).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import gc
-import os
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from collections.abc import Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from copick_db.db import bulk
+from copick_db.db.timestamps import now
 from copick_db.errors import CopickDBError
-from copick_db.storage import zarr_io
+from copick_db.storage.store import ROOT_LEVEL, DataStore
 
 if TYPE_CHECKING:
     from copick_db.db.root import CopickRootDB
 
+__all__ = ["StoredVolume", "dimensions_of", "size_columns"]
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Defer cyclic garbage collection while thousands of entity objects are built.
-
-    Allocating them triggers collections that walk every object the process holds (all of numpy, SQLAlchemy and
-    pydantic), which cost 4× the listing itself on 10,000 runs. Collection is only deferred, never skipped.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-def now() -> float:
-    """The current time as stored in the catalog (seconds since the epoch)."""
-    return time.time()
-
-
-def to_datetime(timestamp: float | None) -> datetime | None:
-    """A catalog timestamp as an aware UTC datetime."""
-    return None if timestamp is None else datetime.fromtimestamp(timestamp, tz=timezone.utc)
-
-
-def to_timestamp(value: datetime | None, default: float | None = None) -> float | None:
-    """A meta datetime as a catalog timestamp (naive datetimes are taken as UTC)."""
-    if value is None:
-        return default
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.timestamp()
-
-
-#: How often a read is retried when the store was replaced while it was being read.
+#: How often a read is retried when the volume was replaced while it was being read.
 _READ_ATTEMPTS = 20
 
 
@@ -83,30 +48,21 @@ def size_columns(dimensions: tuple[int, int, int] | None) -> dict[str, int | Non
     return {"size_x": size_x, "size_y": size_y, "size_z": size_z}
 
 
-def _store_identity(path: Path) -> tuple[int, int, int] | None:
-    """What changes when a store directory is swapped for another: (device, inode, ctime), or None if missing."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_ctime_ns)
-
-
 class StoredVolume:
-    """Region access to a zarr store that a catalog row locates as (data root id, relative path).
+    """Region access to a volume that a catalog row locates as (data root id, key).
 
     Opened arrays are cached per level, so repeated region reads cost what raw zarr costs.
 
-    A writer replaces a store by swapping a complete new directory in at its path, while zarr reads chunks by path:
-    a reader that opened the old arrays could read some chunks of the old version and some of the new. So every read
-    notes the store directory's identity before and after, and reads again (with freshly opened arrays) when it
-    changed: a read returns one version, never a mix.
+    A writer replaces a volume by publishing a complete new one at its key, while zarr reads chunks by key: a reader
+    that opened the old arrays could read some chunks of the old version and some of the new. So every read notes the
+    volume's version (:meth:`~copick_db.storage.store.DataStore.version`) before and after, and reads again (with
+    freshly opened arrays) when it changed: a read returns one version, never a mix.
     """
 
     _root_id: int
     _rel_path: str
     _arrays: dict[str, Any] | None = None
-    _arrays_identity: tuple[int, int, int] | None = None
+    _arrays_version: Hashable | None = None
 
     @property
     def _records_dimensions(self) -> bool:
@@ -124,19 +80,24 @@ class StoredVolume:
         self._arrays = None
 
     @property
+    def _data_store(self) -> DataStore:
+        """The data store of the volume's data root."""
+        return self._db_root.data.store(self._root_id)
+
+    @property
     def path(self) -> Path:
         """The absolute path of the zarr store."""
-        return self._db_root.data.resolve(self._root_id, self._rel_path)
+        return self._data_store.locate(self._rel_path)
 
     def _array(self, zarr_group: str, writable: bool = False) -> Any:
         if writable:
-            return zarr_io.open_array(self.path, zarr_group, writable=True)
+            return self._data_store.open_array(self._rel_path, zarr_group, writable=True)
         if self._arrays is None:
             self._arrays = {}
         array = self._arrays.get(zarr_group)
         if array is None:
-            array = self._arrays[zarr_group] = zarr_io.open_array(self.path, zarr_group)
-            if zarr_group == zarr_io.ROOT_LEVEL and self._records_dimensions:
+            array = self._arrays[zarr_group] = self._data_store.open_array(self._rel_path, zarr_group)
+            if zarr_group == ROOT_LEVEL and self._records_dimensions:
                 # Data written by hand through zarr() has no recorded size: what the store says is the truth.
                 # Checked once per opened store, so repeated region reads cost nothing more.
                 self._refresh_dimensions(tuple(array.shape))
@@ -162,7 +123,7 @@ class StoredVolume:
         with contextlib.suppress(CopickDBError, OSError, ValueError), catalog.writing() as conn:
             # Measured again under the write lock, where no from_numpy swaps a store in: the array opened before may
             # belong to a store replaced since.
-            info = zarr_io.array_info(self.path, zarr_io.ROOT_LEVEL)
+            info = self._data_store.array_info(self._rel_path, ROOT_LEVEL)
             if info is not None:
                 dims = dimensions_of(info[0])
                 columns = size_columns(dims)
@@ -170,21 +131,21 @@ class StoredVolume:
                 meta.dimensions = dims
 
     def _read_region(self, zarr_group: str, selection: tuple) -> np.ndarray:
-        path = self.path
+        store, key = self._data_store, self._rel_path
         for _ in range(_READ_ATTEMPTS):
-            before = _store_identity(path)
-            if before != self._arrays_identity:
-                self._arrays, self._arrays_identity = None, before
+            before = store.version(key)
+            if before != self._arrays_version:
+                self._arrays, self._arrays_version = None, before
             data = np.asarray(self._array(zarr_group)[selection or ...])
-            if _store_identity(path) == before:
+            if store.version(key) == before:
                 return data
         raise CopickDBError(
-            f"{path} was replaced {_READ_ATTEMPTS} times while it was being read; another process keeps rewriting "
-            "it. Read it again later."
+            f"{store.locate(key)} was replaced {_READ_ATTEMPTS} times while it was being read; another process keeps "
+            "rewriting it. Read it again later."
         )
 
     def _write_region(self, data: np.ndarray, zarr_group: str, selection: tuple) -> None:
-        zarr_io.write(self.path, data, zarr_group, selection)
+        self._data_store.write_region(self._rel_path, data, zarr_group, selection)
 
     def _row_identity(self) -> dict[str, Any]:
         """Columns that must still match for the entity's row to be this entity's (its id may have been reused)."""
@@ -200,22 +161,23 @@ class StoredVolume:
         method: str,
         values: dict[str, Any] | None = None,
     ) -> None:
-        """Write a checked volume (see ``zarr_io.prepare_multiscale``) and record it in the entity's row.
+        """Write a checked volume (see :func:`copick_db.storage.store.prepare_volume`) and record it in the row.
 
-        The order is :mod:`copick_db.db.bulk`'s: data staged first, then row updated and data swapped in within one
+        The order is :mod:`copick_db.db.bulk`'s: data staged first, then row updated and data published within one
         transaction.
         """
         catalog = self._db_root.catalog
         table = self._table  # type: ignore[attr-defined]
+        store = self._data_store
 
-        def write(tmp: Path) -> None:
-            zarr_io.write_multiscale(tmp, volume, voxel_size=voxel_size, levels=levels, dtype=dtype, method=method)
+        def write(staging: str) -> None:
+            store.write_volume(staging, volume, voxel_size=voxel_size, levels=levels, dtype=dtype, method=method)
 
         def record(conn: Any) -> None:
             changes = {**(values or {}), "modified": now()}
             catalog.update(table, self._row_id, changes, conn=conn, identity=self._row_identity())  # type: ignore[attr-defined]
 
-        bulk.write_then_commit(catalog, self.path, write, record)
+        bulk.write_then_commit(catalog, store, self._rel_path, write, record)
         self._forget_arrays()
 
     def _forget_arrays(self) -> None:
@@ -234,4 +196,4 @@ class StoredVolume:
         Returns:
             A zarr 2 ``DirectoryStore`` or a zarr 3 ``LocalStore``.
         """
-        return zarr_io.open_store(self.path, writable=not self.read_only)  # type: ignore[attr-defined]
+        return self._data_store.zarr_store(self._rel_path, writable=not self.read_only)  # type: ignore[attr-defined]
