@@ -24,7 +24,7 @@ at most data that no row references, which ``copick-db check`` lists and ``--fix
        whatever is left of the staging place.
 
     A delete commits the row removal first; then, under the write lock and only when no row references the key
-    again, :meth:`~DataStore.move_to_trash` takes the data off its key, and :meth:`~DataStore.remove` deletes the
+    again, :meth:`~DataStore.move_to_trash` takes the data off its key, and :meth:`~DataStore.discard` deletes the
     trash after the lock is released.
 
     On a local disk (:class:`LocalStore`), the staging place is a hidden sibling of the key
