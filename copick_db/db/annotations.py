@@ -110,6 +110,15 @@ class CopickPicksDB(CopickPicks):
         return self._row.session_id if meta is _PENDING else (meta.session_id or self.config.session_id)
 
     @property
+    def path(self) -> Path:
+        """Where copick's layout keeps this pick set's JSON file, under the project's default data root.
+
+        The points themselves live in the catalog; export writes the file there, so copick tools find it.
+        """
+        key = paths.picks_path(self.run.name, self.user_id, self.session_id, self.pickable_object_name)
+        return self.run.root.data.default_store.locate(key)
+
+    @property
     def _catalog(self) -> Any:
         return self.run.root.catalog
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Row
@@ -10,6 +11,7 @@ from copick_db.catalog import filament_codec
 from copick_db.catalog.tables import FilamentsRow
 from copick_db.db.timestamps import now, to_datetime
 from copick_db.models.filaments import CopickFilaments, CopickFilamentsFile, FilamentArrays
+from copick_db.storage import paths
 
 if TYPE_CHECKING:
     from copick_db.db.run import CopickRunDB
@@ -46,6 +48,15 @@ class CopickFilamentsDB(CopickFilaments):
         if "points" in row._fields:
             filaments._arrays = filament_codec.decode(row)
         return filaments
+
+    @property
+    def path(self) -> Path:
+        """Where copick's layout keeps this filament set's JSON file, under the project's default data root.
+
+        The polylines themselves live in the catalog; export writes the file there, so copick tools find it.
+        """
+        key = paths.filaments_path(self.run.name, self.user_id, self.session_id, self.pickable_object_name)
+        return self.run.root.data.default_store.locate(key)
 
     @property
     def _catalog(self) -> Any:

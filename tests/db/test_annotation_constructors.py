@@ -49,3 +49,13 @@ def test_a_mesh_takes_a_config_or_a_mesh_as_third_argument(run):
     box = trimesh.creation.box()
     assert len(cls(run, meta, box).mesh.faces) == 12
     assert len(cls(run, meta, trimesh.Scene([box])).mesh.faces) == 12
+
+
+def test_pick_and_filament_sets_name_their_file_in_copicks_layout(root):
+    run = root.new_run("TS_1")
+    picks = run.new_picks("ribosome", "1", "alice")
+    data = root.data.default_store.locate("")
+    assert picks.path == data / "ExperimentRuns" / "TS_1" / "Picks" / "alice_1_ribosome.json"
+    assert run.new_picks("ribosome", "1", "alice", exist_ok=True).path == picks.path
+    filaments = run.new_filaments("ribosome", "2", "bob")
+    assert filaments.path == data / "ExperimentRuns" / "TS_1" / "Filaments" / "bob_2_ribosome.json"
