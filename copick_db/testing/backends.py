@@ -33,10 +33,12 @@ class CatalogFactory:
     Attributes:
         name: Short name, used in test ids.
         locate: Gives the catalog's location (a path or an SQLAlchemy URL) for a test's private directory.
+        kind: The database system (``"sqlite"``); heavy tests run once per kind.
     """
 
     name: str
     locate: Callable[[Path], str]
+    kind: str = "sqlite"
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,15 @@ def backends() -> list[Backend]:
 
 #: The backends' names, for a fixture's ``params`` (see :func:`backend_named`).
 BACKEND_IDS = [str(b) for b in backends()]
+
+
+def one_per_catalog_kind() -> list[str]:
+    """One backend name per kind of catalog database, for the heavy tests (concurrency, crashes): they test the
+    database's locking, which a second path form of the same database adds nothing to."""
+    seen: dict[str, str] = {}
+    for backend in backends():
+        seen.setdefault(backend.catalog.kind, str(backend))
+    return list(seen.values())
 
 
 def backend_named(name: str) -> Backend:

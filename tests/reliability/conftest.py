@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from copick_db.testing.backends import Backend, backend_named, one_per_catalog_kind
+
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     # spawn and forkserver children get the parent's sys.path, and import the workers from here.
@@ -24,3 +26,11 @@ def forkserver():
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["copick_db", "copick_db.maintenance", "reliability_workers", "crash_operations"])
     return context
+
+
+@pytest.fixture(params=one_per_catalog_kind())
+def backend(request: pytest.FixtureRequest):
+    """One backend per kind of catalog database: the concurrency tests test its locking and transactions."""
+    chosen: Backend = backend_named(request.param)
+    yield chosen
+    chosen.close_all()

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 import reliability_workers as workers
 
-import copick_db
 from copick_db import maintenance
 from copick_db.db import bulk
 from copick_db.storage import atomic
@@ -44,9 +43,9 @@ def _collect(results: multiprocessing.Queue, expected: int, processes: list, tim
 
 
 @pytest.mark.slow
-def test_eight_writers_and_two_readers_lose_nothing_and_never_see_half_written_data(tmp_path: Path) -> None:
-    catalog = tmp_path / "project.sqlite"
-    copick_db.create(catalog, workers.CONFIG).close()
+def test_eight_writers_and_two_readers_lose_nothing_and_never_see_half_written_data(tmp_path: Path, backend) -> None:
+    backend.create(tmp_path, workers.CONFIG).close()
+    catalog = backend.location(tmp_path)
     ctx = multiprocessing.get_context("spawn")
     barrier, stop, results = ctx.Barrier(WRITERS + READERS), ctx.Event(), ctx.Queue()
     writer_procs = [
@@ -84,7 +83,7 @@ def test_eight_writers_and_two_readers_lose_nothing_and_never_see_half_written_d
     assert all(r["iterations"] >= 2 for r in readers), [r["iterations"] for r in readers]
 
     # Every write is present exactly once, complete, in its final version; deleted meshes are gone.
-    root = copick_db.open(catalog)
+    root = backend.open(catalog)
     try:
         expected_runs = {name for r in writers for name in r["runs"]} | set(workers.SHARED_RUNS)
         assert sorted(run.name for run in root.runs) == sorted(expected_runs)
@@ -117,9 +116,9 @@ def test_eight_writers_and_two_readers_lose_nothing_and_never_see_half_written_d
     )
 
 
-def _race(tmp_path: Path, target, processes: int = 4) -> tuple[Path, list[dict]]:
-    catalog = tmp_path / "project.sqlite"
-    copick_db.create(catalog, workers.CONFIG).close()
+def _race(tmp_path: Path, backend, target, processes: int = 4) -> tuple[str, list[dict]]:
+    backend.create(tmp_path, workers.CONFIG).close()
+    catalog = backend.location(tmp_path)
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(processes), ctx.Queue()
     procs = [ctx.Process(target=target, args=(str(catalog), k, barrier, results)) for k in range(processes)]
@@ -132,8 +131,8 @@ def _race(tmp_path: Path, target, processes: int = 4) -> tuple[Path, list[dict]]
 
 
 @pytest.mark.slow
-def test_same_identity_races_end_with_one_winner_and_clean_errors_for_the_others(tmp_path: Path) -> None:
-    catalog, reports = _race(tmp_path, workers.racer)
+def test_same_identity_races_end_with_one_winner_and_clean_errors_for_the_others(tmp_path: Path, backend) -> None:
+    catalog, reports = _race(tmp_path, backend, workers.racer)
     assert [r["errors"] for r in reports] == [[]] * len(reports), reports[0]["errors"]
 
     def outcomes(step: str) -> list[str]:
@@ -148,7 +147,7 @@ def test_same_identity_races_end_with_one_winner_and_clean_errors_for_the_others
     for step in ("vs_exist_ok", "tomo_exist_ok", "tomo_store"):
         assert outcomes(step) == ["ok"] * len(reports), (step, [r[step] for r in reports])
 
-    root = copick_db.open(catalog)
+    root = backend.open(catalog)
     try:
         assert [r.name for r in root.runs] == ["contested", "contested-ok"]
         run = root.get_run("contested-ok")
@@ -168,11 +167,11 @@ def test_same_identity_races_end_with_one_winner_and_clean_errors_for_the_others
 
 
 @pytest.mark.slow
-def test_concurrent_new_object_calls_succeed_with_exist_ok_and_with_free_labels(tmp_path: Path) -> None:
-    catalog, reports = _race(tmp_path, workers.object_racer)
+def test_concurrent_new_object_calls_succeed_with_exist_ok_and_with_free_labels(tmp_path: Path, backend) -> None:
+    catalog, reports = _race(tmp_path, backend, workers.object_racer)
     assert [r["same_name_exist_ok"] for r in reports] == ["ok"] * len(reports)
     assert [r["own_name_free_label"] for r in reports] == ["ok"] * len(reports)
-    root = copick_db.open(catalog)
+    root = backend.open(catalog)
     try:
         labels = [o.label for o in root.pickable_objects]
         assert len(labels) == len(set(labels)) == len(workers.OBJECTS) + 1 + len(reports)
@@ -203,14 +202,10 @@ def _interleave(monkeypatch: pytest.MonkeyPatch, action) -> None:
 
 
 @pytest.fixture
-def two_roots(tmp_path: Path):
-    catalog = tmp_path / "project.sqlite"
-    copick_db.create(catalog, workers.CONFIG).close()
-    first = copick_db.open(catalog, user_id="u", session_id="1")
-    second = copick_db.open(catalog, user_id="u", session_id="1")
-    yield first, second
-    first.close()
-    second.close()
+def two_roots(tmp_path: Path, backend):
+    backend.create(tmp_path, workers.CONFIG).close()
+    catalog = backend.location(tmp_path)
+    return backend.open(catalog, user_id="u", session_id="1"), backend.open(catalog, user_id="u", session_id="1")
 
 
 def _assert_consistent(root) -> None:
