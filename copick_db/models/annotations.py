@@ -42,17 +42,17 @@ class OwnedMixin(ReadOnlyGuard):
 
     @identity_property
     def user_id(self) -> str | None:
-        """The owner: the meta's user id, falling back to the configuration's (C16)."""
+        """The owner: the meta's user id, falling back to the configuration's (contract C16)."""
         return self.meta.user_id or self.config.user_id
 
     @identity_property
     def session_id(self) -> str | None:
-        """The session: the meta's session id, falling back to the configuration's (C16)."""
+        """The session: the meta's session id, falling back to the configuration's (contract C16)."""
         return self.meta.session_id or self.config.session_id
 
     @property
     def from_tool(self) -> bool:
-        """True for tool output: user id or session id "0" (C6)."""
+        """True for tool output: user id or session id "0" (contract C6)."""
         return self.user_id == "0" or self.session_id == "0"
 
     @property
@@ -71,7 +71,7 @@ class PerObjectMixin(OwnedMixin):
     """What picks, meshes and filament sets share: one pickable object, owned by (user, session)."""
 
     def _attach(self, run: CopickRun, meta: Any, file: Any, config: CopickConfig | None, read_only: bool) -> None:
-        """The constructor part of sets read from a file model, which copick passes as ``file=`` (C3)."""
+        """The constructor part of sets read from a file model, which copick passes as ``file=`` (contract C3)."""
         if (meta is None) == (file is None):
             raise TypeError(f"{type(self).__name__} needs exactly one of meta= or file=")
         self.run = run
@@ -116,7 +116,7 @@ class PerObjectMixin(OwnedMixin):
 class CopickPicks(PerObjectMixin):
     """A set of picked points of one object by one (user, session) in one run.
 
-    Accepts the spec's ``(run, meta, config)`` and copick's ``(run, file)`` forms (C3).
+    Accepts the spec's ``(run, meta, config)`` and copick's ``(run, file)`` forms (contract C3).
 
     Args:
         run: The run.
@@ -187,7 +187,7 @@ class CopickPicks(PerObjectMixin):
 
     @property
     def is_loaded(self) -> bool:
-        """Whether points were loaded or set (``store()`` does nothing otherwise, C15)."""
+        """Whether points were loaded or set (``store()`` does nothing otherwise, contract C15)."""
         return self._points is not None or self._arrays is not None
 
     def load(self) -> CopickPicksFile:
@@ -202,7 +202,7 @@ class CopickPicks(PerObjectMixin):
         self._arrays = None
 
     def store(self) -> None:
-        """Write the loaded or set points; does nothing when nothing was loaded or set (C15).
+        """Write the loaded or set points; does nothing when nothing was loaded or set (contract C15).
 
         Raises:
             ValueError: A point is invalid (non-finite coordinate, bad transform).
@@ -258,7 +258,7 @@ class CopickPicks(PerObjectMixin):
         transforms: Any = None,
         store: bool = True,
     ) -> None:
-        """Set the points from arrays, and store them unless ``store=False`` (C4).
+        """Set the points from arrays, and store them unless ``store=False`` (contract C4).
 
         Takes the spec's ``from_numpy(points, scores)`` and copick 1.31's ``from_numpy(positions, transforms=None,
         instance_ids=None, scores=None)`` (positionally or by keyword). The second positional argument is told apart
@@ -350,7 +350,7 @@ class CopickPicks(PerObjectMixin):
 class CopickMesh(PerObjectMixin):
     """A surface mesh of one object by one (user, session) in one run.
 
-    The third positional argument may be a config (spec) or a mesh (copick), told apart by type (C12).
+    The third positional argument may be a config (spec) or a mesh (copick), told apart by type (contract C12).
 
     Args:
         run: The run.
@@ -403,7 +403,10 @@ class CopickMesh(PerObjectMixin):
 
     @property
     def mesh(self) -> trimesh.Trimesh:
-        """The mesh as one Trimesh (a Scene's parts concatenated; empty when there is none), loaded lazily (C13)."""
+        """The mesh as one Trimesh (a Scene's parts concatenated; empty when there is none), loaded lazily.
+
+        See contract C13.
+        """
         if self._mesh is None:
             self._mesh = self._load()
         return self._mesh
@@ -422,7 +425,7 @@ class CopickMesh(PerObjectMixin):
         self._mesh = None
 
     def store(self) -> None:
-        """Write the loaded or set mesh; does nothing when none was loaded or set (C15).
+        """Write the loaded or set mesh; does nothing when none was loaded or set (contract C15).
 
         Raises:
             PermissionError: The mesh is read-only.

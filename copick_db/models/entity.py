@@ -54,7 +54,7 @@ def matches_voxel_size(value: float, allowed: tuple | None) -> bool:
 def split_kwargs(meta_cls: type[BaseModel], kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Route ``new_*`` keyword arguments: fields of the meta model go to the meta, the rest to the constructor.
 
-    This reconciles the spec (kwargs go to the class) with copick (kwargs go to the meta), conflict C11.
+    This reconciles the spec (kwargs go to the class) with copick (kwargs go to the meta), contract C11.
     """
     fields = meta_cls.model_fields
     meta_kwargs = {k: v for k, v in kwargs.items() if k in fields}

@@ -2,8 +2,8 @@
 
 Each holds copick's fields plus the design spec's optional additions (``created``, ``modified``, ...), all
 defaulting to None (api-surface §1.4). Voxel sizes are in Å and kept verbatim. ``user_id`` / ``session_id`` are
-optional, because entities fall back to the root's ids (C16), but when given they must be strings: the tool session
-id is ``"0"``, never ``0``.
+optional, because entities fall back to the root's ids (contract C16), but when given they must be strings: the tool
+session id is ``"0"``, never ``0``.
 """
 
 from __future__ import annotations

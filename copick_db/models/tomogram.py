@@ -213,7 +213,7 @@ class CopickFeatures(ReadOnlyGuard):
         return self._read_region(str(zarr_group), _as_selection(slices))
 
     def set_region(self, data: Any, zarr_group: str = "0", slices: tuple[slice, ...] | None = None) -> None:
-        """Write ``data`` into the region ``slices`` selects (the whole array when None, conflict C21).
+        """Write ``data`` into the region ``slices`` selects (the whole array when None, contract C21).
 
         Raises:
             KeyError: The group does not exist or the feature map has no data yet.

@@ -1,6 +1,6 @@
 """Region reads and writes of ZYX volumes (tomograms, segmentations, object density maps).
 
-Arrays are stored (z, y, x), as OME-Zarr and copick do; each keyword applies to the axis it names (conflict C14), so
+Arrays are stored (z, y, x), as OME-Zarr and copick do; each keyword applies to the axis it names (contract C14), so
 ``numpy(x=slice(0, 30), y=slice(50, 60), z=slice(10, 40))`` has shape (30, 10, 30).
 """
 

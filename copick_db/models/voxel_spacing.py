@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 class CopickVoxelSpacing(ReadOnlyGuard):
-    """A voxel spacing of a run. Voxel sizes are in ångström, stored verbatim (conflict C18).
+    """A voxel spacing of a run. Voxel sizes are in ångström, stored verbatim (contract C18).
 
     Args:
         run: The run it belongs to.
@@ -69,12 +69,12 @@ class CopickVoxelSpacing(ReadOnlyGuard):
         return self._tomogram_index.listed(self.query_tomograms)
 
     def get_tomogram(self, tomo_type: str) -> CopickTomogram | None:
-        """Return the tomogram of ``tomo_type``, or None (no deprecation warning, conflict C19)."""
+        """Return the tomogram of ``tomo_type``, or None (no deprecation warning, contract C19)."""
         found = self.get_tomograms(tomo_type)
         return found[0] if found else None
 
     def get_tomograms(self, tomo_type: str | None = None, **kwargs: Any) -> list[CopickTomogram]:
-        """Tomograms of ``tomo_type``; every tomogram when None (conflict C22)."""
+        """Tomograms of ``tomo_type``; every tomogram when None (contract C22)."""
         if tomo_type is None:
             return list(self.tomograms)
         children = self._tomogram_index
