@@ -12,7 +12,7 @@ help:
 	@echo "make demo   build a demo project and time a few queries (creates .venv)"
 	@echo "make test   run the test suite in .venv (zarr 3) and .venv-copick (copick 1.31, zarr 2.18)"
 	@echo "make bench  run the benchmarks and rewrite docs/performance.md"
-	@echo "make lint   ruff check and ruff format --check"
+	@echo "make lint   ruff check, ruff format --check and the import-linter layer contracts"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,7 @@ test: test-new test-copick
 test-new: venv
 	$(VENV)/bin/ruff check copick_db tests benchmarks migrations
 	$(VENV)/bin/ruff format --check copick_db tests benchmarks migrations
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 test-copick: venv-copick
@@ -48,6 +49,7 @@ bench: venv venv-copick
 lint: venv
 	$(VENV)/bin/ruff check copick_db tests benchmarks migrations
 	$(VENV)/bin/ruff format --check copick_db tests benchmarks migrations
+	$(VENV)/bin/lint-imports --no-cache
 
 format: venv
 	$(VENV)/bin/ruff check --fix copick_db tests benchmarks migrations

@@ -33,6 +33,9 @@ from copick_db.catalog.tables import CatalogTable
 from copick_db.errors import DuplicateEntityError, NotFoundError
 
 Where = dict[str, Any]
+#: A row as the catalog returns it: a namedtuple with one attribute per selected column (never an SQLAlchemy Row,
+#: so nothing above the catalog depends on SQLAlchemy's types).
+Record: TypeAlias = Any
 #: A row as the catalog returns it: a namedtuple whose fields are the selected columns.
 Record: TypeAlias = Any
 #: A connection inside :meth:`Catalog.reading` or :meth:`Catalog.writing`, handed back to row operations (``conn=``).

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import trimesh
-from sqlalchemy.engine import Row
 
 from copick_db.catalog import point_codec
+from copick_db.catalog.catalog import Record
 from copick_db.catalog.tables import MeshRow, PicksRow, SegmentationRow
 from copick_db.db import bulk
 from copick_db.db.timestamps import now, to_datetime
@@ -55,7 +55,7 @@ class CopickPicksDB(CopickPicks):
     _meta: CopickPicksFile | None = None
 
     @classmethod
-    def from_row(cls, run: CopickRunDB, row: Row) -> CopickPicksDB:
+    def from_row(cls, run: CopickRunDB, row: Record) -> CopickPicksDB:
         """Build a pick set from a ``picks`` row (:data:`PICKS_COLUMNS`, plus the point columns if preloaded).
 
         The meta model is built only when asked for: cross-run queries return tens of thousands of pick sets.
@@ -151,7 +151,7 @@ class CopickMeshDB(CopickMesh):
     _rel_path: str
 
     @classmethod
-    def from_row(cls, run: CopickRunDB, row: Row) -> CopickMeshDB:
+    def from_row(cls, run: CopickRunDB, row: Record) -> CopickMeshDB:
         """Build a mesh from a ``mesh`` row (:data:`MESH_COLUMNS`)."""
         meta = CopickMeshMeta(
             pickable_object_name=row.object_name,
@@ -212,7 +212,7 @@ class CopickSegmentationDB(StoredVolume, CopickSegmentation):
     _row_id: int | None = None
 
     @classmethod
-    def from_row(cls, run: CopickRunDB, row: Row) -> CopickSegmentationDB:
+    def from_row(cls, run: CopickRunDB, row: Record) -> CopickSegmentationDB:
         """Build a segmentation from a ``segmentation`` row (:data:`SEGMENTATION_COLUMNS`)."""
         meta = CopickSegmentationMeta(
             name=row.name,

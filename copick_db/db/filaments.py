@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Row
-
 from copick_db.catalog import filament_codec
+from copick_db.catalog.catalog import Record
 from copick_db.catalog.tables import FilamentsRow
 from copick_db.db.timestamps import now, to_datetime
 from copick_db.models.filaments import CopickFilaments, CopickFilamentsFile, FilamentArrays
@@ -29,7 +28,7 @@ class CopickFilamentsDB(CopickFilaments):
     _row_id: int | None = None
 
     @classmethod
-    def from_row(cls, run: CopickRunDB, row: Row) -> CopickFilamentsDB:
+    def from_row(cls, run: CopickRunDB, row: Record) -> CopickFilamentsDB:
         """Build a set from a ``filaments`` row (:data:`FILAMENTS_COLUMNS`, plus the data columns if preloaded)."""
         meta = CopickFilamentsFile.model_construct(
             pickable_object_name=row.object_name,

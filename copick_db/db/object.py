@@ -6,8 +6,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy.engine import Row
 
+from copick_db.catalog.catalog import Record
 from copick_db.catalog.tables import PickableObjectRow
 from copick_db.db import bulk
 from copick_db.db.volume import StoredVolume
@@ -42,7 +42,7 @@ def object_values(meta: PickableObject) -> dict[str, Any]:
     }
 
 
-def object_meta(row: Row) -> PickableObject:
+def object_meta(row: Record) -> PickableObject:
     """The PickableObject a ``pickable_object`` row describes."""
     return PickableObject(
         name=row.name,
@@ -67,7 +67,7 @@ class CopickObjectDB(StoredVolume, CopickObject):
     _rel_path: str | None = None  # type: ignore[assignment]
 
     @classmethod
-    def from_row(cls, root: CopickRootDB, row: Row) -> CopickObjectDB:
+    def from_row(cls, root: CopickRootDB, row: Record) -> CopickObjectDB:
         """Build an object from a ``pickable_object`` row."""
         obj = cls(root, object_meta(row), read_only=bool(row.read_only))
         obj._row_id = row.id

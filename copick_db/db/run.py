@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Row
-
 from copick_db.catalog import filament_codec, point_codec, queries
+from copick_db.catalog.catalog import Record
 from copick_db.catalog.tables import FilamentsRow, MeshRow, PicksRow, RunRow, SegmentationRow, VoxelSpacingRow
 from copick_db.db import bulk
 from copick_db.db.annotations import (
@@ -48,11 +47,11 @@ class CopickRunDB(CopickRun):
 
     root: CopickRootDB
     _row_id: int | None = None
-    _row: Row | None = None
+    _row: Record | None = None
     _meta: CopickRunMeta | None = None
 
     @classmethod
-    def from_row(cls, root: CopickRootDB, row: Row) -> CopickRunDB:
+    def from_row(cls, root: CopickRootDB, row: Record) -> CopickRunDB:
         """Build a run from a ``run`` row (columns :data:`RUN_COLUMNS`) without validating a meta model."""
         run = cls(root, None, read_only=bool(row.read_only))  # type: ignore[arg-type]
         run._row = row

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy.engine import Row
 
 from copick_db.catalog import queries
+from copick_db.catalog.catalog import Record
 from copick_db.catalog.tables import FeaturesRow, TomogramRow
 from copick_db.db import bulk
 from copick_db.db.timestamps import now, to_datetime, to_timestamp
@@ -37,7 +37,7 @@ class CopickTomogramDB(StoredVolume, CopickTomogram):
     _row_id: int | None = None
 
     @classmethod
-    def from_row(cls, voxel_spacing: CopickVoxelSpacingDB, row: Row) -> CopickTomogramDB:
+    def from_row(cls, voxel_spacing: CopickVoxelSpacingDB, row: Record) -> CopickTomogramDB:
         """Build a tomogram from a ``tomogram`` row (columns :data:`TOMOGRAM_COLUMNS`)."""
         dims = (row.size_x, row.size_y, row.size_z) if row.size_x is not None else None
         meta = CopickTomogramMeta(
@@ -148,7 +148,7 @@ class CopickFeaturesDB(StoredVolume, CopickFeatures):
     _row_id: int | None = None
 
     @classmethod
-    def from_row(cls, tomogram: CopickTomogramDB, row: Row) -> CopickFeaturesDB:
+    def from_row(cls, tomogram: CopickTomogramDB, row: Record) -> CopickFeaturesDB:
         """Build a feature map from a ``features`` row (columns :data:`FEATURES_COLUMNS`)."""
         meta = CopickFeaturesMeta(
             tomo_type=tomogram.tomo_type,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Row
-
 from copick_db.catalog import queries
+from copick_db.catalog.catalog import Record
 from copick_db.catalog.tables import TomogramRow, VoxelSpacingRow
 from copick_db.db import bulk
 from copick_db.db.timestamps import now, to_datetime, to_timestamp
@@ -29,7 +28,7 @@ class CopickVoxelSpacingDB(CopickVoxelSpacing):
     _row_id: int | None = None
 
     @classmethod
-    def from_row(cls, run: CopickRunDB, row: Row) -> CopickVoxelSpacingDB:
+    def from_row(cls, run: CopickRunDB, row: Record) -> CopickVoxelSpacingDB:
         """Build a voxel spacing from a ``voxel_spacing`` row (columns :data:`VS_COLUMNS`)."""
         meta = CopickVoxelSpacingMeta(
             voxel_size=row.voxel_size, created=to_datetime(row.created), modified=to_datetime(row.modified)

@@ -96,7 +96,8 @@ def test_validate_name_rejects_empty_result(name):
 
 
 def test_repair_name_warns_with_what_was_repaired():
-    with pytest.warns(UserWarning, match="tomo_type 'my_tomo' contains invalid characters. It has been sanitized to 'my-tomo'"):
+    expected = "tomo_type 'my_tomo' contains invalid characters. It has been sanitized to 'my-tomo'"
+    with pytest.warns(UserWarning, match=expected):
         assert repair_name("my_tomo", "tomo_type") == "my-tomo"
 
 
